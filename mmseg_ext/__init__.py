@@ -1,0 +1,15 @@
+"""mmseg_ext: published segmentation models as MMSegmentation 1.x plugins.
+
+Importing the package (configs do it through ``custom_imports``) registers
+every component into ``mmseg.registry`` and makes mmengine checkpoints load
+under torch's ``weights_only=True`` default (see
+:mod:`mmseg_ext.utils.checkpoint`).
+"""
+from .utils.checkpoint import register_checkpoint_safe_globals
+from .version import __version__
+
+register_checkpoint_safe_globals()
+
+from . import evaluation, models  # noqa: E402,F401
+
+__all__ = ['__version__', 'register_checkpoint_safe_globals']

@@ -1,0 +1,3 @@
+from .cityscapes_metric import CityscapesEvalMetric, numpy_in1d_compat
+
+__all__ = ['CityscapesEvalMetric', 'numpy_in1d_compat']

@@ -1,0 +1,3 @@
+from .sf_resnet import SFResNet
+
+__all__ = ['SFResNet']

@@ -1,0 +1,3 @@
+from .sf_head import SFHead
+
+__all__ = ['SFHead']

@@ -1,0 +1,3 @@
+from .sf_neck import FAM, SFNeck
+
+__all__ = ['FAM', 'SFNeck']

@@ -1,0 +1,139 @@
+"""SF neck: Flow Alignment Modules on an FPN top-down path, with a PPM on top."""
+from typing import List, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+from mmcv.cnn import ConvModule
+from mmengine.model import BaseModule
+from torch import Tensor
+
+from mmseg.models.decode_heads.psp_head import PPM
+from mmseg.models.utils import resize
+from mmseg.registry import MODELS
+from mmseg.utils import ConfigType, OptConfigType
+from ..utils.flow_warp import flow_warp
+
+
+class FAM(nn.Module):
+    """Flow Alignment Module (SFNet, arXiv 2002.10120, Sec. 3.2, Fig. 3).
+
+    Reproduces ``AlignedModule`` of lxtGH/SFSegNets
+    (``network/nn/operators.py``): both maps are reduced by bias-free 1x1
+    convs to ``channels``, the coarse one is upsampled bilinearly with
+    ``align_corners=True``, a bias-free 3x3 conv on their concatenation
+    predicts a 2-channel flow, and the *original* (full-width, low-resolution)
+    coarse map is warped onto the fine grid by :func:`flow_warp`.
+
+    Args:
+        in_channels (int): Width of both inputs.
+        channels (int): Width of the reduced maps (official: in_channels // 2).
+        kernel_size (int): Kernel of the flow conv. Default: 3.
+
+    Shapes:
+        fine (N, C, H, W), coarse (N, C, h, w) -> (N, C, H, W).
+    """
+
+    def __init__(self, in_channels: int, channels: int, kernel_size: int = 3):
+        super().__init__()
+        self.down_h = nn.Conv2d(in_channels, channels, 1, bias=False)
+        self.down_l = nn.Conv2d(in_channels, channels, 1, bias=False)
+        self.flow_make = nn.Conv2d(
+            channels * 2, 2, kernel_size, padding=kernel_size // 2, bias=False)
+
+    def forward(self, fine: Tensor, coarse: Tensor) -> Tensor:
+        size = fine.shape[2:]
+        fine_red = self.down_l(fine)
+        coarse_red = resize(
+            self.down_h(coarse), size=size, mode='bilinear',
+            align_corners=True)
+        flow = self.flow_make(torch.cat([coarse_red, fine_red], dim=1))
+        return flow_warp(coarse, flow, size)
+
+
+@MODELS.register_module()
+class SFNeck(BaseModule):
+    """SF neck of SFNet (`arXiv 2002.10120 <https://arxiv.org/abs/2002.10120>`_).
+
+    The feature part of ``UperNetAlignHead`` in lxtGH/SFSegNets
+    (``network/sfnet_resnet.py``); :class:`SFHead` is its fusion part.
+
+    * PPM on the last level: per scale avg-pool -> 1x1 conv -> BN, **no ReLU**
+      (mmseg's :class:`PPM` with ``act_cfg=None``), upsampled with
+      ``align_corners=True``; the bottleneck is a **1x1** conv-BN-ReLU over
+      ``[pooled maps..., input]`` (that order, as the official code) followed by
+      Dropout2d(0.1).
+    * Laterals: 1x1 conv (with bias, as official) -> BN -> ReLU.
+    * Top-down: ``f = FAM(lateral, f) + lateral``; ``fpn_out`` (3x3
+      conv-BN-ReLU) is applied only to the copy that is output, the raw ``f``
+      continues down the path.
+
+    Args:
+        in_channels (Sequence[int]): Widths of the backbone levels, fine to
+            coarse, e.g. (64, 128, 256, 512) for R-18.
+        channels (int): ``fpn_dim``: 128 for R-18, 256 for R-50/101.
+        pool_scales (Sequence[int]): PPM scales. Default: (1, 2, 3, 6).
+        fam_channels (int | None): FAM reduction width. Default: channels // 2.
+        ppm_dropout (float): Dropout2d after the PPM bottleneck. Default: 0.1.
+        return_dsn (bool): Also output the pre-``fpn_out`` top-down maps of the
+            fine levels (for the DSN auxiliary heads). Default: False.
+        norm_cfg (dict): Norm layers. Default: ``dict(type='BN')``.
+        act_cfg (dict): Activation layers. Default: ``dict(type='ReLU')``.
+        init_cfg (dict | list | None): Initialisation config.
+
+    Input: tuple of L maps (N, in_channels[i], H_i, W_i), fine to coarse.
+    Output: tuple of L maps (N, channels, H_i, W_i): ``fpn_out`` of the fused
+    fine levels then the PPM output; with ``return_dsn`` L-1 more maps, the
+    raw fused fine levels, fine to coarse.
+
+    Raises:
+        ValueError: If the number of inputs differs from ``in_channels``.
+    """
+
+    def __init__(self,
+                 in_channels: Sequence[int],
+                 channels: int,
+                 pool_scales: Sequence[int] = (1, 2, 3, 6),
+                 fam_channels: int = None,
+                 ppm_dropout: float = 0.1,
+                 return_dsn: bool = False,
+                 norm_cfg: ConfigType = dict(type='BN'),
+                 act_cfg: ConfigType = dict(type='ReLU'),
+                 init_cfg: OptConfigType = None):
+        super().__init__(init_cfg)
+        self.in_channels = list(in_channels)
+        self.channels = channels
+        self.return_dsn = return_dsn
+        fam_channels = fam_channels or channels // 2
+        top = self.in_channels[-1]
+        self.ppm = PPM(pool_scales, top, channels, conv_cfg=None,
+                       norm_cfg=norm_cfg, act_cfg=None, align_corners=True)
+        self.ppm_bottleneck = nn.Sequential(
+            ConvModule(top + len(pool_scales) * channels, channels, 1,
+                       norm_cfg=norm_cfg, act_cfg=act_cfg),
+            nn.Dropout2d(ppm_dropout))
+        self.lateral_convs = nn.ModuleList()
+        self.fams = nn.ModuleList()
+        self.fpn_convs = nn.ModuleList()
+        for width in self.in_channels[:-1]:
+            self.lateral_convs.append(
+                ConvModule(width, channels, 1, bias=True, norm_cfg=norm_cfg,
+                           act_cfg=act_cfg))
+            self.fams.append(FAM(channels, fam_channels))
+            self.fpn_convs.append(
+                ConvModule(channels, channels, 3, padding=1,
+                           norm_cfg=norm_cfg, act_cfg=act_cfg))
+
+    def forward(self, inputs: Sequence[Tensor]) -> Tuple[Tensor, ...]:
+        if len(inputs) != len(self.in_channels):
+            raise ValueError(f'SFNeck expects {len(self.in_channels)} levels '
+                             f'(in_channels), got {len(inputs)}')
+        top = inputs[-1]
+        f = self.ppm_bottleneck(torch.cat(self.ppm(top) + [top], dim=1))
+        outs: List[Tensor] = [f]
+        raw: List[Tensor] = []
+        for i in reversed(range(len(inputs) - 1)):
+            lateral = self.lateral_convs[i](inputs[i])
+            f = self.fams[i](lateral, f) + lateral
+            outs.insert(0, self.fpn_convs[i](f))
+            raw.insert(0, f)
+        return tuple(outs + raw) if self.return_dsn else tuple(outs)
