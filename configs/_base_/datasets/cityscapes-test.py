@@ -1,12 +1,19 @@
-# Cityscapes test split for the evaluation server: no ground truth is loaded;
-# CityscapesEvalMetric writes one labelIds PNG per image (trainId -> labelId via
-# cityscapesscripts) and computes nothing. Submit the zipped output_dir.
-test_pipeline = [
+# Cityscapes test split for the evaluation server. Used by the
+# `*_cityscapes-test.py` configs as
+#   test_dataloader = {{_base_.cityscapes_test_dataloader}}
+#   test_evaluator = {{_base_.cityscapes_test_evaluator}}
+# (own names, because mmengine forbids the same key in two bases). No ground
+# truth is loaded; CityscapesEvalMetric writes one labelIds PNG per image
+# (trainId -> labelId via cityscapesscripts) and computes nothing. Zip the
+# output_dir and upload it. `mim test mmseg_ext CFG --checkpoint CKPT
+# --format-only --out DIR` does the same for any Cityscapes config.
+cityscapes_test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=(2048, 1024), keep_ratio=True),
     dict(type='PackSegInputs')
 ]
-test_dataloader = dict(
+cityscapes_test_dataloader = dict(
+    _delete_=True,
     batch_size=1,
     num_workers=2,
     persistent_workers=True,
@@ -14,9 +21,9 @@ test_dataloader = dict(
     dataset=dict(
         type='CityscapesDataset',
         data_root='data/cityscapes/',
-        data_prefix=dict(_delete_=True, img_path='leftImg8bit/test'),
-        pipeline=test_pipeline))
-test_evaluator = dict(
+        data_prefix=dict(img_path='leftImg8bit/test'),
+        pipeline=cityscapes_test_pipeline))
+cityscapes_test_evaluator = dict(
     _delete_=True,
     type='CityscapesEvalMetric',
     format_only=True,

@@ -1,0 +1,195 @@
+"""Test (and evaluate, or format for a test server) an mmseg model.
+
+mmseg 1.x's ``tools/test.py`` dropped ``--format-only``; this entry point
+restores it and otherwise behaves like mmseg's script (same flags). It is what
+``mim test mmseg_ext CONFIG --checkpoint CKPT [...]`` runs, and also
+``python tools/test.py CONFIG CKPT [...]`` from the repository.
+
+Cityscapes test-server submission::
+
+    mim test mmseg_ext configs/sfnet/sfnet_r18-d32_4xb2-50k_cityscapes-test.py \\
+        --checkpoint sfnet_r18.pth --format-only --out work_dirs/submission
+
+``--format-only`` writes one labelIds PNG per test image
+(``<city>_<seq>_<frame>_leftImg8bit.png``, trainId -> labelId through
+cityscapesscripts) for Cityscapes datasets, or one class-index PNG per image
+for other datasets, computes no metric and needs no ground truth (any
+``LoadAnnotations`` is dropped from the test pipeline). Files are written to
+``OUT.partial`` and renamed to ``OUT`` only once every image is written, so an
+interrupted run never leaves a directory that looks complete; an existing
+``OUT`` is refused rather than mixed with new files.
+
+Checkpoints written by mmengine load under torch's ``weights_only=True``
+(``import mmseg_ext`` allow-lists what they hold; see
+:mod:`mmseg_ext.utils.checkpoint`).
+"""
+import argparse
+import os
+import os.path as osp
+import shutil
+from typing import List, Optional
+
+from mmengine.config import Config, ConfigDict, DictAction
+from mmengine.dist import is_main_process
+from mmengine.runner import Runner
+
+import mmseg_ext  # noqa: F401  registers components and checkpoint globals
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='MMSeg test (and eval, or format-only) a model')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        '--work-dir',
+        help='directory for logs and the metric json '
+        '(default: ./work_dirs/<config name>)')
+    parser.add_argument(
+        '--out',
+        help='directory for the predictions (with --format-only: default '
+        '<work-dir>/format_results)')
+    parser.add_argument(
+        '--format-only',
+        action='store_true',
+        help='only write predictions in the dataset\'s submission format '
+        '(Cityscapes: labelIds PNGs), without evaluation or ground truth')
+    parser.add_argument(
+        '--show', action='store_true', help='show prediction results')
+    parser.add_argument(
+        '--show-dir', help='directory where painted images will be saved')
+    parser.add_argument(
+        '--wait-time', type=float, default=2, help='the interval of show (s)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of the config, key=value pairs')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument(
+        '--tta', action='store_true', help='test time augmentation')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def drop_annotations(pipeline: list) -> list:
+    """The test pipeline without ``LoadAnnotations`` (test images have no GT)."""
+    return [t for t in pipeline if t.get('type') != 'LoadAnnotations']
+
+
+def format_only_evaluator(dataset_type: str, output_dir: str) -> ConfigDict:
+    """Evaluator writing submission files for ``dataset_type`` into ``output_dir``."""
+    if 'Cityscapes' in str(dataset_type):
+        return ConfigDict(
+            type='CityscapesEvalMetric',
+            format_only=True,
+            keep_results=True,
+            output_dir=output_dir)
+    return ConfigDict(
+        type='IoUMetric', format_only=True, output_dir=output_dir)
+
+
+def setup_format_only(cfg: Config, out_dir: str) -> str:
+    """Point the test loop at a staging dir next to ``out_dir``; return it.
+
+    Raises:
+        FileExistsError: If ``out_dir`` already exists.
+    """
+    if osp.exists(out_dir):
+        raise FileExistsError(
+            f'--out {out_dir} already exists: remove it or choose another '
+            'directory (format-only never mixes new files with old ones)')
+    staging = out_dir.rstrip('/\\') + '.partial'
+    if is_main_process() and osp.exists(staging):
+        shutil.rmtree(staging)
+    dataset = cfg.test_dataloader.dataset
+    dataset.pipeline = drop_annotations(dataset.pipeline)
+    cfg.test_evaluator = format_only_evaluator(dataset.type, staging)
+    return staging
+
+
+def trigger_visualization_hook(cfg: Config, args) -> Config:
+    hooks = cfg.default_hooks
+    if 'visualization' not in hooks:
+        raise RuntimeError(
+            'VisualizationHook must be included in default_hooks to use '
+            '--show/--show-dir')
+    hooks['visualization']['draw'] = True
+    if args.show:
+        hooks['visualization']['show'] = True
+        hooks['visualization']['wait_time'] = args.wait_time
+    if args.show_dir:
+        cfg.visualizer['save_dir'] = args.show_dir
+    return cfg
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    args = parse_args(argv)
+    if not osp.isfile(args.config):
+        raise FileNotFoundError(f'config file not found: {args.config}')
+    if not osp.isfile(args.checkpoint):
+        raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+    cfg.load_from = args.checkpoint
+
+    if args.show or args.show_dir:
+        cfg = trigger_visualization_hook(cfg, args)
+    if args.tta:
+        cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+        cfg.tta_model.module = cfg.model
+        cfg.model = cfg.tta_model
+
+    staging = out_dir = None
+    if args.format_only:
+        out_dir = args.out or osp.join(cfg.work_dir, 'format_results')
+        staging = setup_format_only(cfg, out_dir)
+    elif args.out is not None:
+        cfg.test_evaluator['output_dir'] = args.out
+        cfg.test_evaluator['keep_results'] = True
+
+    runner = Runner.from_cfg(cfg)
+    try:
+        runner.test()
+    except BaseException:
+        if staging and is_main_process() and osp.exists(staging):
+            shutil.rmtree(staging)
+        raise
+    if staging and is_main_process():
+        finish_format_only(staging, out_dir,
+                           len(runner.test_dataloader.dataset))
+        runner.logger.info(f'format-only results: {out_dir}')
+
+
+def finish_format_only(staging: str, out_dir: str, num_images: int) -> None:
+    """Rename ``staging`` to ``out_dir`` once it holds one PNG per image.
+
+    Raises:
+        RuntimeError: If the PNG count differs from ``num_images`` (the
+            staging directory is removed, nothing is published).
+    """
+    written = [f for f in os.listdir(staging) if f.endswith('.png')]
+    if len(written) != num_images:
+        shutil.rmtree(staging)
+        raise RuntimeError(
+            f'format-only wrote {len(written)} PNGs for {num_images} test '
+            'images (duplicate basenames?); nothing was published')
+    os.replace(staging, out_dir)
+
+
+if __name__ == '__main__':
+    main()
