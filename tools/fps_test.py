@@ -1,31 +1,23 @@
-# Copyright (c) OpenMMLab. All rights reserved.
-"""Benchmark the inference speed of segmentors built from mmseg configs.
+"""Benchmark segmentors built from mmseg configs: FPS, latency, memory, FLOPs.
 
-For every config the model is built (``custom_imports`` honoured, SyncBN
-reverted to BN), put in eval mode, warmed up and timed on
-``model(x, mode='tensor')`` under ``torch.inference_mode()`` with a random
-normalised input ``x = torch.randn(B, 3, H, W)`` (H is the height, W the
-width). One Markdown row is printed per config: params, GFLOPs (mmengine's
-complexity analysis, per image), latency mean/median, FPS (B / mean latency)
-and peak memory.
+Each config's model is built (``custom_imports`` honoured, SyncBN reverted to
+BN), put in eval mode, warmed up and timed on ``model(x, mode='tensor')``
+under ``torch.inference_mode()`` with ``x = torch.randn(B, 3, H, W)`` (H is
+the height, W the width). One Markdown table row per config is printed.
 
 Examples::
 
-    # SFNet R-18 and R-50 at Cityscapes resolution on the default device
     python tools/fps_test.py \\
         configs/sfnet/sfnet_r18-d32_4xb2-50k_cityscapes-512x1024.py \\
         configs/sfnet/sfnet_r50-d32_4xb2-50k_cityscapes-512x1024.py \\
-        --height 1024 --width 2048
-
-    # CUDA, fp16 autocast, channels-last, torch.compile; save the table
+        --height 1024 --width 2048 --device cpu --warmup 2 --iters 5
     python tools/fps_test.py CONFIG --height 512 --width 1024 --device cuda \\
-        --fp16 --channels-last --compile --out fps.md   # or fps.json
+        --fp16 --channels-last --compile --out fps.md  # or fps.json
 
-``--fp16`` needs a CUDA device (it is rejected on CPU with an error; use
-``--bf16`` there). GFLOPs follow mmengine/fvcore: one multiply-add counts as
-one FLOP and operators it does not support (e.g. ``grid_sample``,
-interpolation, BN) are skipped with a warning; a failing analysis gives
-``n/a`` instead of aborting the table.
+``--fp16`` needs CUDA and is rejected on CPU (use ``--bf16`` there). GFLOPs
+are per image, counted by mmengine (1 multiply-add = 1 FLOP; unsupported ops
+such as ``grid_sample`` or interpolation are skipped with a warning); if the
+analysis fails the cell reads ``n/a``. FPS = B / mean latency.
 """
 import argparse
 import contextlib
@@ -49,10 +41,12 @@ from mmseg.utils import register_all_modules
 
 DTYPES = {'fp32': None, 'fp16': torch.float16, 'bf16': torch.bfloat16}
 COLUMNS = [('config', 'Config'), ('input', 'Input (HxW)'), ('batch', 'Batch'),
-           ('device', 'Device'), ('dtype', 'Dtype'), ('params_m', 'Params (M)'),
-           ('gflops', 'GFLOPs/img'), ('latency_mean_ms', 'Latency mean (ms)'),
+           ('device', 'Device'), ('dtype', 'Dtype'),
+           ('params_m', 'Params (M)'), ('gflops', 'GFLOPs/img'),
+           ('latency_mean_ms', 'Latency mean (ms)'),
            ('latency_median_ms', 'Latency median (ms)'),
            ('fps', 'FPS (img/s)'), ('peak_mem_mib', 'Peak mem (MiB)*')]
+TEXT_COLUMNS = ('config', 'input', 'device', 'dtype')
 
 
 def parse_args(argv=None):
@@ -62,28 +56,36 @@ def parse_args(argv=None):
     parser.add_argument('--height', type=int, required=True, help='input H')
     parser.add_argument('--width', type=int, required=True, help='input W')
     parser.add_argument(
-        '--device', default='cuda' if torch.cuda.is_available() else 'cpu',
+        '--device',
+        default='cuda' if torch.cuda.is_available() else 'cpu',
         help='device, e.g. cpu, cuda, cuda:1 (default: cuda if available)')
     precision = parser.add_mutually_exclusive_group()
     precision.add_argument(
         '--fp16', action='store_true', help='fp16 autocast (CUDA only)')
     precision.add_argument(
         '--bf16', action='store_true', help='bf16 autocast (CPU or CUDA)')
-    parser.add_argument('--channels-last', action='store_true',
-                        help='use channels-last memory format')
-    parser.add_argument('--compile', action='store_true',
-                        help='wrap the model with torch.compile')
-    parser.add_argument('--batch-size', type=int, default=1)
-    parser.add_argument('--warmup', type=int, default=10,
-                        help='untimed warm-up iterations')
-    parser.add_argument('--iters', type=int, default=50,
-                        help='timed iterations')
     parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
+        '--channels-last',
+        action='store_true',
+        help='use channels-last memory format')
+    parser.add_argument(
+        '--compile',
+        action='store_true',
+        help='wrap the model with torch.compile')
+    parser.add_argument('--batch-size', type=int, default=1)
+    parser.add_argument(
+        '--warmup', type=int, default=10, help='untimed warm-up iterations')
+    parser.add_argument(
+        '--iters', type=int, default=50, help='timed iterations')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
         help='override config settings, e.g. model.decode_head.num_classes=2')
     parser.add_argument(
-        '--out', help='also write the table to this file (.json: JSON rows, '
-        'anything else: Markdown)')
+        '--out',
+        help='also write the results to this file (.json: JSON with args and '
+        'rows, anything else: the Markdown table)')
     args = parser.parse_args(argv)
     if min(args.height, args.width, args.batch_size, args.iters) < 1 \
             or args.warmup < 0:
@@ -150,9 +152,17 @@ class PeakMemory:
         self.peak_mib = max(self._read() - self.base, 0.0)
 
 
-def benchmark(cfg_path, height, width, batch_size=1, device='cpu',
-              dtype='fp32', channels_last=False, torch_compile=False, warmup=10,
-              iters=50, cfg_options=None):
+def benchmark(cfg_path,
+              height,
+              width,
+              batch_size=1,
+              device='cpu',
+              dtype='fp32',
+              channels_last=False,
+              torch_compile=False,
+              warmup=10,
+              iters=50,
+              cfg_options=None):
     """Benchmark one config; return a row dict (see ``COLUMNS``)."""
     if not osp.isfile(cfg_path):
         raise FileNotFoundError(f'config file not found: {cfg_path}')
@@ -163,10 +173,11 @@ def benchmark(cfg_path, height, width, batch_size=1, device='cpu',
     register_all_modules(init_default_scope=False)
     init_default_scope(cfg.get('default_scope', 'mmseg'))
     name = osp.splitext(osp.basename(cfg_path))[0]
-    memory_format = (torch.channels_last
-                     if channels_last else torch.contiguous_format)
-    autocast = (torch.autocast(device.type, dtype=DTYPES[dtype])
-                if DTYPES[dtype] else contextlib.nullcontext())
+    memory_format = (
+        torch.channels_last if channels_last else torch.contiguous_format)
+    autocast = (
+        torch.autocast(device.type, dtype=DTYPES[dtype])
+        if DTYPES[dtype] else contextlib.nullcontext())
     print_log(f'{name}: building model', logger='current')
     with PeakMemory(device) as mem:
         model = revert_sync_batchnorm(MODELS.build(cfg.model))
@@ -187,28 +198,39 @@ def benchmark(cfg_path, height, width, batch_size=1, device='cpu',
                 if i >= warmup:
                     times.append(time.perf_counter() - start)
                 if i + 1 == warmup:
-                    print_log(f'{name}: warm-up done, timing {iters} iters',
-                              logger='current')
+                    print_log(
+                        f'{name}: warm-up done, timing {iters} iters',
+                        logger='current')
     params = sum(p.numel() for p in model.parameters())
     try:
         with torch.no_grad():
             info = get_model_complexity_info(
-                TensorForward(model), inputs=(x[:1].clone(), ),
-                show_table=False, show_arch=False)
+                TensorForward(model),
+                inputs=(x[:1].clone(), ),
+                show_table=False,
+                show_arch=False)
         gflops = info['flops'] / 1e9
     except Exception as e:  # never let the analysis break the table
-        print_log(f'{name}: FLOPs analysis failed ({type(e).__name__}: {e})',
-                  logger='current', level=logging.WARNING)
+        print_log(
+            f'{name}: FLOPs analysis failed ({type(e).__name__}: {e})',
+            logger='current',
+            level=logging.WARNING)
         gflops = None
     mean = statistics.mean(times)
     row = dict(
-        config=name, input=f'{height}x{width}', batch=batch_size,
-        device=str(device), dtype=dtype, params=params,
-        params_m=params / 1e6, gflops=gflops, latency_mean_ms=mean * 1e3,
+        config=name,
+        input=f'{height}x{width}',
+        batch=batch_size,
+        device=str(device),
+        dtype=dtype,
+        params=params,
+        params_m=params / 1e6,
+        gflops=gflops,
+        latency_mean_ms=mean * 1e3,
         latency_median_ms=statistics.median(times) * 1e3,
-        fps=batch_size / mean, peak_mem_mib=mem.peak_mib,
-        peak_mem_method=mem.method, channels_last=channels_last,
-        compile=torch_compile, warmup=warmup, iters=iters)
+        fps=batch_size / mean,
+        peak_mem_mib=mem.peak_mib,
+        peak_mem_method=mem.method)
     print_log(f'{name}: {row["fps"]:.2f} img/s', logger='current')
     del runner, model
     if device.type == 'cuda':
@@ -224,16 +246,21 @@ def _fmt(value):
 
 def format_table(rows):
     """Render benchmark rows as a Markdown table with a footnote."""
-    lines = ['| ' + ' | '.join(title for _, title in COLUMNS) + ' |',
-             '|' + '|'.join('---' if key in ('config', 'input', 'device',
-                                             'dtype') else '---:'
-                            for key, _ in COLUMNS) + '|']
-    lines += ['| ' + ' | '.join(_fmt(row[key]) for key, _ in COLUMNS) + ' |'
-              for row in rows]
+    lines = [
+        '| ' + ' | '.join(title for _, title in COLUMNS) + ' |',
+        '|' + '|'.join('---' if key in TEXT_COLUMNS else '---:'
+                       for key, _ in COLUMNS) + '|'
+    ]
+    lines += [
+        '| ' + ' | '.join(_fmt(row[key]) for key, _ in COLUMNS) + ' |'
+        for row in rows
+    ]
     methods = sorted({row['peak_mem_method'] for row in rows})
-    lines += ['', f'\\* Peak memory: {"; ".join(methods)}, from model build '
-              'to the end of timing. GFLOPs per image (mmengine analysis, '
-              '1 multiply-add = 1 FLOP); FPS = batch / mean latency.']
+    lines += [
+        '', f'\\* Peak memory: {"; ".join(methods)}, from model build '
+        'to the end of timing. GFLOPs per image (mmengine analysis, '
+        '1 multiply-add = 1 FLOP); FPS = batch / mean latency.'
+    ]
     return '\n'.join(lines)
 
 
@@ -241,17 +268,16 @@ def main(argv=None):
     args = parse_args(argv)
     MMLogger.get_instance('fps_test', log_level='INFO')
     rows = [
-        benchmark(path, args.height, args.width, args.batch_size,
-                  args.device, args.dtype, args.channels_last, args.compile,
-                  args.warmup, args.iters, args.cfg_options)
-        for path in args.configs
+        benchmark(path, args.height, args.width, args.batch_size, args.device,
+                  args.dtype, args.channels_last, args.compile, args.warmup,
+                  args.iters, args.cfg_options) for path in args.configs
     ]
     table = format_table(rows)
     print(table)
     if args.out:
         with open(args.out, 'w') as f:
             if args.out.endswith('.json'):
-                json.dump(rows, f, indent=2)
+                json.dump(dict(args=vars(args), rows=rows), f, indent=2)
             else:
                 f.write(table + '\n')
         print_log(f'results written to {args.out}', logger='current')

@@ -1,0 +1,138 @@
+"""Tests for ``tools/fps_test.py`` (run in-process, tiny inputs, no timing)."""
+import importlib.util
+import json
+import os.path as osp
+
+import pytest
+import torch
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+R18 = 'configs/sfnet/sfnet_r18-d32_4xb2-50k_cityscapes-512x1024.py'
+R50 = 'configs/sfnet/sfnet_r50-d32_4xb2-50k_cityscapes-512x1024.py'
+H, W, B = 64, 128, 2  # H != W so a swap is visible
+
+
+@pytest.fixture(scope='module')
+def fps_test():
+    spec = importlib.util.spec_from_file_location(
+        'fps_test', osp.join(ROOT, 'tools', 'fps_test.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(autouse=True)
+def _repo_root(monkeypatch):
+    monkeypatch.chdir(ROOT)
+
+
+@pytest.fixture
+def spy(fps_test, monkeypatch):
+    """Record every built segmentor and the input shapes its forward sees."""
+    models, shapes = [], []
+    revert = fps_test.revert_sync_batchnorm
+
+    def spy_revert(model):
+        model = revert(model)
+        models.append(model)
+        model.register_forward_pre_hook(
+            lambda module, args: shapes.append(tuple(args[0].shape)))
+        return model
+
+    monkeypatch.setattr(fps_test, 'revert_sync_batchnorm', spy_revert)
+    return models, shapes
+
+
+def _table_rows(table):
+    return [
+        [cell.strip() for cell in line.strip('|').split('|')]
+        for line in table.splitlines() if line.startswith('| sfnet')
+    ]
+
+
+def test_main_table(fps_test, spy, tmp_path, capsys):
+    models, shapes = spy
+    out = tmp_path / 'fps.md'
+    rows = fps_test.main([
+        R18, R50, '--height', str(H), '--width', str(W), '--batch-size',
+        str(B), '--device', 'cpu', '--warmup', '1', '--iters', '2', '--out',
+        str(out)
+    ])
+    table = capsys.readouterr().out
+    cells = _table_rows(table)
+    assert len(rows) == len(cells) == len(models) == 2
+    assert [c[0] for c in cells] == [
+        osp.splitext(osp.basename(p))[0] for p in (R18, R50)
+    ]
+    assert out.read_text().strip() == fps_test.format_table(rows).strip()
+    assert fps_test.format_table(rows) in table
+    for row, cell, model in zip(rows, cells, models):
+        assert cell[1:5] == [f'{H}x{W}', str(B), 'cpu', 'fp32']
+        assert not any(
+            isinstance(m, torch.nn.SyncBatchNorm) for m in model.modules())
+        assert not model.training
+        params = sum(p.numel() for p in model.parameters())
+        assert row['params'] == params
+        assert cell[5] == f'{params / 1e6:.2f}'
+        assert row['gflops'] > 0 and float(cell[6]) > 0
+        assert row['fps'] == pytest.approx(B * 1e3 / row['latency_mean_ms'])
+        assert row['peak_mem_mib'] >= 0
+    assert models[1].backbone.depth == 50  # R50 really is the second row
+    # timed/warm-up forwards see (B, 3, H, W); the FLOPs trace one image
+    timed = [s for s in shapes if s[0] == B]
+    assert timed and len(timed) == 2 * (1 + 2)
+    assert set(timed) == {(B, 3, H, W)}
+    assert {s[1:] for s in shapes} == {(3, H, W)}
+
+
+def test_bf16_channels_last_cfg_options_json(fps_test, spy, tmp_path):
+    models, shapes = spy
+    out = tmp_path / 'fps.json'
+    fps_test.main([
+        R18, '--height', '32', '--width', '48', '--device', 'cpu', '--bf16',
+        '--channels-last', '--warmup', '0', '--iters', '1', '--cfg-options',
+        'model.decode_head.num_classes=5', '--out',
+        str(out)
+    ])
+    result = json.loads(out.read_text())
+    assert result['args']['bf16'] and result['args']['channels_last']
+    (row, ) = result['rows']
+    assert row['dtype'] == 'bf16' and row['input'] == '32x48'
+    assert models[0].decode_head.num_classes == 5
+    assert shapes[0] == (1, 3, 32, 48)
+
+
+def test_flops_failure_is_na(fps_test, monkeypatch):
+
+    def broken(*args, **kwargs):
+        raise RuntimeError('trace failed')
+
+    monkeypatch.setattr(fps_test, 'get_model_complexity_info', broken)
+    row = fps_test.benchmark(R18, 32, 32, device='cpu', warmup=0, iters=1)
+    assert row['gflops'] is None
+    assert row['params'] > 0
+    assert '| n/a |' in fps_test.format_table([row])
+
+
+def test_bad_config_path(fps_test, capsys):
+    bad = 'configs/sfnet/does_not_exist.py'
+    with pytest.raises(SystemExit) as exc:
+        fps_test.main([R18, bad, '--height', '8', '--width', '8'])
+    assert exc.value.code == 2
+    assert bad in capsys.readouterr().err
+    with pytest.raises(FileNotFoundError, match=bad):
+        fps_test.benchmark(bad, 8, 8)
+
+
+def test_parse_args(fps_test, capsys):
+    args = fps_test.parse_args([R18, '--height', '512', '--width', '1024'])
+    assert (args.height, args.width) == (512, 1024)
+    assert (args.batch_size, args.warmup, args.iters) == (1, 10, 50)
+    assert args.dtype == 'fp32' and not args.compile
+    assert args.device == ('cuda' if torch.cuda.is_available() else 'cpu')
+    with pytest.raises(SystemExit):
+        fps_test.parse_args(
+            [R18, '--height', '8', '--width', '8', '--device', 'cpu', '--fp16'])
+    assert '--bf16' in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        fps_test.parse_args([R18, '--height', '0', '--width', '8'])
