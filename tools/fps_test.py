@@ -266,7 +266,8 @@ def format_table(rows):
 
 def main(argv=None):
     args = parse_args(argv)
-    MMLogger.get_instance('fps_test', log_level='INFO')
+    if not MMLogger.check_instance_created('fps_test'):
+        MMLogger.get_instance('fps_test', log_level='INFO')
     rows = [
         benchmark(path, args.height, args.width, args.batch_size, args.device,
                   args.dtype, args.channels_last, args.compile, args.warmup,

@@ -17,6 +17,7 @@ official state dicts (official key layout) and outputs of
 
 Our side loads the weights through ``tools/model_converters/sfnet2mmseg.py``.
 """
+import functools
 import importlib.util
 import math
 import os.path as osp
@@ -116,12 +117,10 @@ def official_r18_dsn_state_dict(golden):
     return sd
 
 
-def random_state_dict(shapes):
-    """Random tensors with the official key names and shapes."""
-    gen = torch.Generator().manual_seed(0)
+def dummy_state_dict(shapes):
+    """Constant tensors with the official key names and shapes."""
     return {
-        k: (torch.tensor(0, dtype=torch.long) if not s else
-            torch.rand(s, generator=gen) + 0.5)
+        k: (torch.tensor(0, dtype=torch.long) if not s else torch.ones(s))
         for k, s in shapes.items()
     }
 
@@ -149,7 +148,9 @@ class _Composition(nn.Module):
                 [head(outs) for head in self.auxiliary_head])
 
 
+@functools.lru_cache(maxsize=None)
 def _build(cfg_path):
+    """Model of ``cfg_path`` with BN instead of SyncBN (cached, build once)."""
     from mmengine.config import Config
     from mmengine.model import revert_sync_batchnorm
 
@@ -233,7 +234,7 @@ def test_dsn_bias_folding_exact():
 
 def test_unknown_key_reported_as_unexpected(golden):
     shapes = dict(golden['official_keys']['r18_dsn'])
-    sd = random_state_dict(shapes)
+    sd = dummy_state_dict(shapes)
     sd['head.bogus.weight'] = torch.zeros(3)
     sd['criterion.criterion.weight'] = torch.ones(19)  # dropped, listed
     with pytest.warns(UserWarning, match='head.bogus.weight'):
@@ -254,10 +255,12 @@ def test_full_official_layout_loads(golden, tag, cfg):
     if tag == 'r18':  # the plain R-18 model has no DSN heads
         shapes = {k: s for k, s in shapes.items()
                   if not k.startswith('head.dsn.')}
-    converted = conv.convert_sfnet(random_state_dict(shapes))
-    missing, unexpected, mismatched = conv.check_against_config(
-        converted, cfg)
-    assert (missing, unexpected, mismatched) == ([], [], [])
+    converted = conv.convert_sfnet(dummy_state_dict(shapes))
+    own = {k: tuple(v.shape) for k, v in _build(cfg).state_dict().items()}
+    ours = {k: tuple(v.shape) for k, v in converted.items()}
+    assert sorted(own.keys() - ours.keys()) == []  # missing
+    assert sorted(ours.keys() - own.keys()) == []  # unexpected
+    assert ours == own  # shapes
 
 
 def _run_cli(*args):
@@ -274,24 +277,26 @@ def test_cli_missing_source(tmp_path):
     assert not dst.exists()
 
 
-def test_cli_not_a_state_dict(tmp_path):
+def test_cli_not_a_state_dict(tmp_path, capsys):
     src = tmp_path / 'list.pth'
     torch.save([1, 2, 3], src)
-    proc = _run_cli(str(src), str(tmp_path / 'out.pth'))
-    assert proc.returncode != 0
-    assert str(src) in proc.stderr and 'not a state dict' in proc.stderr
+    assert conv.main([str(src), str(tmp_path / 'out.pth')]) != 0
+    err = capsys.readouterr().err
+    assert str(src) in err and 'not a state dict' in err
     assert not (tmp_path / 'out.pth').exists()
 
 
-def test_cli_roundtrip_and_unknown(tmp_path, golden):
+def test_cli_roundtrip_and_unknown(tmp_path, golden, capsys):
     shapes = {k: s for k, s in golden['official_keys']['r18_dsn'].items()
               if not k.startswith('head.dsn.')}
-    sd = {'module.' + k: v for k, v in random_state_dict(shapes).items()}
+    sd = {'module.' + k: v for k, v in dummy_state_dict(shapes).items()}
     src = tmp_path / 'official.pth'
     torch.save({'state_dict': sd}, src)
     dst = tmp_path / 'converted.pth'
-    proc = _run_cli(str(src), str(dst), '--config', R18_CFG)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    status = conv.main([str(src), str(dst), '--config', R18_CFG])
+    out = capsys.readouterr()
+    assert status == 0, out.out + out.err
+    assert 'keys match the model' in out.out
     saved = torch.load(dst, weights_only=True)
     assert set(saved) == {'state_dict', 'meta'}
     assert saved['state_dict'].keys() == conv.convert_sfnet(sd).keys()
@@ -301,8 +306,7 @@ def test_cli_roundtrip_and_unknown(tmp_path, golden):
     sd['module.head.bogus.weight'] = torch.zeros(2)
     torch.save(sd, src)
     dst2 = tmp_path / 'bad.pth'
-    proc = _run_cli(str(src), str(dst2), '--config', R18_CFG)
-    assert proc.returncode != 0
-    assert 'head.bogus.weight' in proc.stderr
-    assert 'UNEXPECTED' in proc.stderr
+    assert conv.main([str(src), str(dst2), '--config', R18_CFG]) != 0
+    err = capsys.readouterr().err
+    assert 'head.bogus.weight' in err and 'UNEXPECTED' in err
     assert not dst2.exists()

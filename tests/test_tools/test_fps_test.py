@@ -36,7 +36,7 @@ def spy(fps_test, monkeypatch):
         model = revert(model)
         models.append(model)
         model.register_forward_pre_hook(
-            lambda module, args: shapes.append(tuple(args[0].shape)))
+            lambda module, args: shapes.append(tuple(map(int, args[0].shape))))
         return model
 
     monkeypatch.setattr(fps_test, 'revert_sync_batchnorm', spy_revert)

@@ -58,7 +58,8 @@ class SFHead(BaseDecodeHead):
         feats = self._transform_inputs(inputs)
         size = feats[0].shape[2:]
         feats = [feats[0]] + [
-            resize(f, size=size, mode='bilinear', align_corners=True)
+            resize(f, size=size, mode='bilinear', align_corners=True,
+                   warning=False)
             for f in feats[1:]
         ]
         return self.cls_seg(self.fusion_conv(torch.cat(feats, dim=1)))

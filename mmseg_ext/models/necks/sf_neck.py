@@ -45,7 +45,8 @@ class FAM(nn.Module):
         fine_red = self.down_l(fine)
         coarse_red = resize(
             self.down_h(coarse), size=size, mode='bilinear',
-            align_corners=True)
+            align_corners=True,
+            warning=False)
         flow = self.flow_make(torch.cat([coarse_red, fine_red], dim=1))
         return flow_warp(coarse, flow, size)
 
