@@ -1,4 +1,4 @@
-"""Numerical parity of our SFNet modules with the official lxtGH/SFSegNets code.
+"""Numerical parity of our SFNet modules with official lxtGH/SFSegNets code.
 
 ``tests/data/sfnet_golden.pth`` was produced by the official code (commit
 ba475ba, CPU float32, eval mode) outside this repository; it holds inputs,
@@ -117,10 +117,11 @@ def official_r18_dsn_state_dict(golden):
     return sd
 
 
-def dummy_state_dict(shapes):
-    """Constant tensors with the official key names and shapes."""
+def dummy_state_dict(shapes, device='cpu'):
+    """Tensors with the official key names and shapes (values irrelevant)."""
     return {
-        k: (torch.tensor(0, dtype=torch.long) if not s else torch.ones(s))
+        k: (torch.zeros(s, device=device)
+            if s else torch.tensor(0, dtype=torch.long, device=device))
         for k, s in shapes.items()
     }
 
@@ -131,15 +132,25 @@ class _Composition(nn.Module):
     def __init__(self, in_channels, channels, num_classes):
         super().__init__()
         norm_cfg = dict(type='BN', requires_grad=True)
-        self.neck = SFNeck(in_channels, channels, return_dsn=True,
+        self.neck = SFNeck(in_channels,
+                           channels,
+                           return_dsn=True,
                            norm_cfg=norm_cfg)
-        self.decode_head = SFHead([channels] * len(in_channels), channels,
-                                  num_classes=num_classes, norm_cfg=norm_cfg)
+        self.decode_head = SFHead([channels] * len(in_channels),
+                                  channels,
+                                  num_classes=num_classes,
+                                  norm_cfg=norm_cfg)
         self.auxiliary_head = nn.ModuleList([
-            FCNHead(in_channels=channels, channels=channels, num_convs=1,
-                    kernel_size=3, concat_input=False, dropout_ratio=0.1,
-                    in_index=4 + i, num_classes=num_classes,
-                    norm_cfg=norm_cfg, align_corners=True) for i in range(3)
+            FCNHead(in_channels=channels,
+                    channels=channels,
+                    num_convs=1,
+                    kernel_size=3,
+                    concat_input=False,
+                    dropout_ratio=0.1,
+                    in_index=4 + i,
+                    num_classes=num_classes,
+                    norm_cfg=norm_cfg,
+                    align_corners=True) for i in range(3)
         ])
 
     def forward(self, feats):
@@ -219,8 +230,11 @@ def test_dsn_bias_folding_exact():
         'head.dsn.0.1.running_var': torch.rand(c, generator=gen) + 0.5,
         'head.dsn.0.1.num_batches_tracked': torch.tensor(3),
     }
-    out = conv.convert_sfnet({'state_dict': {'module.' + k: v
-                                             for k, v in sd.items()}})
+    out = conv.convert_sfnet(
+        {'state_dict': {
+            'module.' + k: v
+            for k, v in sd.items()
+        }})
     assert 'auxiliary_head.0.convs.0.conv.bias' not in out
     assert torch.equal(out['auxiliary_head.0.convs.0.conv.weight'],
                        sd['head.dsn.0.0.weight'])
@@ -248,14 +262,17 @@ def test_unknown_key_reported_as_unexpected(golden):
     assert missing == [] and mismatched == []
 
 
-@pytest.mark.parametrize('tag,cfg', [('r18', R18_CFG), ('r18_dsn', R18_DSN_CFG),
-                                     ('r50', R50_CFG), ('r101', R101_CFG)])
+@pytest.mark.parametrize('tag,cfg',
+                         [('r18', R18_CFG), ('r18_dsn', R18_DSN_CFG),
+                          ('r50', R50_CFG), ('r101', R101_CFG)])
 def test_full_official_layout_loads(golden, tag, cfg):
     shapes = golden['official_keys']['r18_dsn' if tag == 'r18' else tag]
     if tag == 'r18':  # the plain R-18 model has no DSN heads
-        shapes = {k: s for k, s in shapes.items()
-                  if not k.startswith('head.dsn.')}
-    converted = conv.convert_sfnet(dummy_state_dict(shapes))
+        shapes = {
+            k: s
+            for k, s in shapes.items() if not k.startswith('head.dsn.')
+        }
+    converted = conv.convert_sfnet(dummy_state_dict(shapes, 'meta'))
     own = {k: tuple(v.shape) for k, v in _build(cfg).state_dict().items()}
     ours = {k: tuple(v.shape) for k, v in converted.items()}
     assert sorted(own.keys() - ours.keys()) == []  # missing
@@ -264,8 +281,11 @@ def test_full_official_layout_loads(golden, tag, cfg):
 
 
 def _run_cli(*args):
-    return subprocess.run([sys.executable, CONVERTER, *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run([sys.executable, CONVERTER, *args],
+                          cwd=ROOT,
+                          capture_output=True,
+                          text=True,
+                          timeout=120)
 
 
 def test_cli_missing_source(tmp_path):
@@ -287,8 +307,11 @@ def test_cli_not_a_state_dict(tmp_path, capsys):
 
 
 def test_cli_roundtrip_and_unknown(tmp_path, golden, capsys):
-    shapes = {k: s for k, s in golden['official_keys']['r18_dsn'].items()
-              if not k.startswith('head.dsn.')}
+    shapes = {
+        k: s
+        for k, s in golden['official_keys']['r18_dsn'].items()
+        if not k.startswith('head.dsn.')
+    }
     sd = {'module.' + k: v for k, v in dummy_state_dict(shapes).items()}
     src = tmp_path / 'official.pth'
     torch.save({'state_dict': sd}, src)
@@ -301,7 +324,8 @@ def test_cli_roundtrip_and_unknown(tmp_path, golden, capsys):
     assert set(saved) == {'state_dict', 'meta'}
     assert saved['state_dict'].keys() == conv.convert_sfnet(sd).keys()
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        'converted.pth', 'official.pth']  # no temp file left behind
+        'converted.pth', 'official.pth'
+    ]  # no temp file left behind
 
     sd['module.head.bogus.weight'] = torch.zeros(2)
     torch.save(sd, src)

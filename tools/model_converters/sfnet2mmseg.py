@@ -4,24 +4,22 @@
 Maps the state dict of the official ``AlignNetResNet`` (``DeepR18_SF_deeply``,
 ``DeepR50_SF_deeply``, ``DeepR101_SF_deeply`` and the R-18 DSN variant,
 ``network/sfnet_resnet.py``) onto an mmseg ``EncoderDecoder`` built from
-``configs/sfnet``:
+``configs/sfnet``.
 
-==============================================  ===============================================
-official                                        mmseg_ext
-==============================================  ===============================================
-``layer0.0.{0,1,3,4,6}`` (deep stem conv/BN)    ``backbone.stem.{0,1,3,4,6}``
-``layer0.1`` (stem's last BN)                   ``backbone.stem.7``
-``layer{1-4}.*``                                ``backbone.layer{1-4}.*`` (same names)
-``head.ppm.stages.{i}.1`` / ``.2``              ``neck.ppm.{i}.1.conv`` / ``.bn``
-``head.ppm.bottleneck.0`` / ``.1``              ``neck.ppm_bottleneck.0.conv`` / ``.bn``
-``head.fpn_in.{i}.0`` / ``.1``                  ``neck.lateral_convs.{i}.conv`` / ``.bn``
-``head.fpn_out_align.{i}.*``                    ``neck.fams.{i}.*`` (down_h, down_l, flow_make)
-``head.fpn_out.{i}.0.0`` / ``.0.1``             ``neck.fpn_convs.{i}.conv`` / ``.bn``
-``head.conv_last.0.0`` / ``.0.1``               ``decode_head.fusion_conv.conv`` / ``.bn``
-``head.conv_last.1``                            ``decode_head.conv_seg``
-``head.dsn.{i}.0`` / ``.1``                     ``auxiliary_head.{i}.convs.0.conv`` / ``.bn``
-``head.dsn.{i}.4``                              ``auxiliary_head.{i}.conv_seg``
-==============================================  ===============================================
+Official key (``module.`` stripped)  ->  mmseg_ext key::
+
+    layer0.0.{0,1,3,4,6}          -> backbone.stem.{0,1,3,4,6}  (deep stem)
+    layer0.1                      -> backbone.stem.7            (stem's BN)
+    layer{1-4}.*                  -> backbone.layer{1-4}.*      (same names)
+    head.ppm.stages.{i}.1 / .2    -> neck.ppm.{i}.1.conv / .bn
+    head.ppm.bottleneck.0 / .1    -> neck.ppm_bottleneck.0.conv / .bn
+    head.fpn_in.{i}.0 / .1        -> neck.lateral_convs.{i}.conv / .bn
+    head.fpn_out_align.{i}.*      -> neck.fams.{i}.*  (down_h/down_l/flow_make)
+    head.fpn_out.{i}.0.0 / .0.1   -> neck.fpn_convs.{i}.conv / .bn
+    head.conv_last.0.0 / .0.1     -> decode_head.fusion_conv.conv / .bn
+    head.conv_last.1              -> decode_head.conv_seg
+    head.dsn.{i}.0 / .1           -> auxiliary_head.{i}.convs.0.conv / .bn
+    head.dsn.{i}.4                -> auxiliary_head.{i}.conv_seg
 
 DSN heads: the official ``dsn[i]`` is applied to FPN level ``i`` (``dsn[0]``
 on the 1/4 level), so it becomes ``auxiliary_head.{i}``, whose config reads
@@ -40,16 +38,23 @@ that loading it into a model lists it as unexpected instead of losing it.
 
 Usage::
 
-    python tools/model_converters/sfnet2mmseg.py SRC DST \
-        [--config configs/sfnet/sfnet_r18-d32_4xb2-50k_cityscapes-512x1024.py]
+    python tools/model_converters/sfnet2mmseg.py SRC DST [--config CFG]
+        [--keep-unknown] [--trust-pickle]
+
+    # e.g. the released R-18 model, checked against its config
+    python tools/model_converters/sfnet2mmseg.py sfnet_r18.pth \\
+        sfnet_r18_mmseg.pth \\
+        --config configs/sfnet/sfnet_r18-d32_4xb2-50k_cityscapes-512x1024.py
 
 ``DST`` receives ``{'state_dict': ..., 'meta': {...}}`` (written to a
 temporary file, then renamed). With ``--config`` the model is built
 (SyncBN reverted to BN) and the converted weights are loaded with
 ``strict=False``; missing keys are printed as a warning, unexpected keys or
 shape mismatches are printed and make the script exit with status 1 without
-writing ``DST``. Unknown source keys also fail the conversion unless
-``--keep-unknown`` is given.
+writing ``DST``. Unknown source keys also fail the conversion (without
+``--config`` they can be kept with ``--keep-unknown``). ``SRC`` is loaded with
+``weights_only=True``; official training snapshots that also pickle
+non-tensor objects need ``--trust-pickle`` (only for files you trust).
 """
 import argparse
 import os
@@ -80,8 +85,8 @@ _RULES: List[Tuple[re.Pattern, str]] = [(re.compile(p), r) for p, r in [
      r'neck.lateral_convs.\g<i>.conv.\g<p>'),
     (r'head\.fpn_in\.(?P<i>\d+)\.1\.' + _P,
      r'neck.lateral_convs.\g<i>.bn.\g<p>'),
-    (r'head\.fpn_out_align\.(?P<i>\d+)\.(?P<m>down_h|down_l|flow_make)\.'
-     + _P, r'neck.fams.\g<i>.\g<m>.\g<p>'),
+    (r'head\.fpn_out_align\.(?P<i>\d+)\.(?P<m>down_h|down_l|flow_make)\.' + _P,
+     r'neck.fams.\g<i>.\g<m>.\g<p>'),
     (r'head\.fpn_out\.(?P<i>\d+)\.0\.0\.' + _P,
      r'neck.fpn_convs.\g<i>.conv.\g<p>'),
     (r'head\.fpn_out\.(?P<i>\d+)\.0\.1\.' + _P,
@@ -93,7 +98,8 @@ _RULES: List[Tuple[re.Pattern, str]] = [(re.compile(p), r) for p, r in [
      r'auxiliary_head.\g<i>.convs.0.conv.\g<p>'),
     (r'head\.dsn\.(?P<i>\d+)\.1\.' + _P,
      r'auxiliary_head.\g<i>.convs.0.bn.\g<p>'),
-    (r'head\.dsn\.(?P<i>\d+)\.4\.' + _P, r'auxiliary_head.\g<i>.conv_seg.\g<p>'),
+    (r'head\.dsn\.(?P<i>\d+)\.4\.' + _P,
+     r'auxiliary_head.\g<i>.conv_seg.\g<p>'),
 ]]
 # official keys that are not network weights: dropped, but listed
 _IGNORED = re.compile(r'criterion\..*')
@@ -129,8 +135,10 @@ def unwrap_state_dict(checkpoint, source: str = '<state dict>') -> Dict:
             f'{source}: not a state dict (expected a non-empty dict of '
             f'tensors, optionally under "state_dict"; got '
             f'{type(checkpoint).__name__})')
-    bad = [k for k, v in checkpoint.items()
-           if not isinstance(k, str) or not torch.is_tensor(v)]
+    bad = [
+        k for k, v in checkpoint.items()
+        if not isinstance(k, str) or not torch.is_tensor(v)
+    ]
     if bad:
         raise ConversionError(
             f'{source}: not a state dict: {len(bad)} entries are not '
@@ -250,20 +258,22 @@ def load_source(path: str, trust_pickle: bool = False):
     if not osp.isfile(path):
         raise ConversionError(f'{path}: no such file')
     try:
-        return torch.load(path, map_location='cpu',
+        return torch.load(path,
+                          map_location='cpu',
                           weights_only=not trust_pickle)
     except Exception as e:  # noqa: BLE001 - re-raised with the path
+        first_line = re.sub(r'\x1b\[[0-9;]*m', '', (str(e).splitlines()
+                                                    or [''])[0])
         hint = ('' if trust_pickle else
                 ' (if it is a trusted official snapshot with non-tensor '
                 'entries, retry with --trust-pickle)')
-        raise ConversionError(
-            f'{path}: cannot be loaded as a checkpoint: '
-            f'{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ""}'
-            f'{hint}') from e
+        raise ConversionError(f'{path}: cannot be loaded as a checkpoint: '
+                              f'{type(e).__name__}: {first_line}{hint}') from e
 
 
-def check_against_config(converted: Dict, config: str) -> Tuple[
-        List[str], List[str], List[str]]:
+def check_against_config(
+        converted: Dict,
+        config: str) -> Tuple[List[str], List[str], List[str]]:
     """Build the model of ``config`` and load ``converted`` non-strictly.
 
     SyncBN layers are reverted to BN so that this runs on CPU without a
@@ -299,8 +309,11 @@ def check_against_config(converted: Dict, config: str) -> Tuple[
         f'{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}'
         for k, v in converted.items() if k in own and v.shape != own[k].shape
     ]
-    loadable = {k: v for k, v in converted.items()
-                if k not in own or v.shape == own[k].shape}
+    loadable = {
+        k: v
+        for k, v in converted.items()
+        if k not in own or v.shape == own[k].shape
+    }
     result = model.load_state_dict(loadable, strict=False)
     return list(result.missing_keys), list(result.unexpected_keys), mismatched
 
@@ -314,7 +327,8 @@ def save_atomic(obj, dst: str) -> None:
     """
     dst_dir = osp.dirname(osp.abspath(dst))
     os.makedirs(dst_dir, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.sfnet2mmseg-', suffix='.tmp',
+    fd, tmp = tempfile.mkstemp(prefix='.sfnet2mmseg-',
+                               suffix='.tmp',
                                dir=dst_dir)
     try:
         with os.fdopen(fd, 'wb') as f:
@@ -333,15 +347,17 @@ def parse_args(argv=None):
         'checkpoint to the mmseg_ext layout.')
     parser.add_argument('src', help='official checkpoint (.pth)')
     parser.add_argument('dst', help='output checkpoint path')
+    parser.add_argument('--config',
+                        help='mmseg config to build the model from and check '
+                        'that every converted key loads')
     parser.add_argument(
-        '--config', help='mmseg config to build the model from and check '
-        'that every converted key loads')
-    parser.add_argument(
-        '--keep-unknown', action='store_true',
+        '--keep-unknown',
+        action='store_true',
         help='write unknown official keys unconverted instead of failing '
         '(not allowed together with --config, where they are unexpected)')
     parser.add_argument(
-        '--trust-pickle', action='store_true',
+        '--trust-pickle',
+        action='store_true',
         help='load SRC with weights_only=False (trusted files only)')
     return parser.parse_args(argv)
 
@@ -375,8 +391,10 @@ def main(argv=None) -> int:
             for k in missing:
                 print(f'  {k}')
         if unexpected:
-            print(f'UNEXPECTED keys ({len(unexpected)}) not in the model of '
-                  f'{args.config}:', file=sys.stderr)
+            print(
+                f'UNEXPECTED keys ({len(unexpected)}) not in the model of '
+                f'{args.config}:',
+                file=sys.stderr)
             for k in unexpected:
                 print(f'  {k}', file=sys.stderr)
         if mismatched:
@@ -388,15 +406,17 @@ def main(argv=None) -> int:
             print(f'all {len(converted)} keys match the model of '
                   f'{args.config}')
     if failed:
-        print(f'error: conversion of {args.src} failed; {args.dst} not '
-              'written', file=sys.stderr)
+        print(
+            f'error: conversion of {args.src} failed; {args.dst} not '
+            'written',
+            file=sys.stderr)
         return 1
     meta = {
         'converted_from': osp.basename(args.src),
         'converter': 'tools/model_converters/sfnet2mmseg.py',
         'source_layout': 'lxtGH/SFSegNets AlignNetResNet',
         'dsn_conv_bias': 'folded into auxiliary_head.*.convs.0.bn.'
-                         'running_mean',
+        'running_mean',
     }
     if args.config:
         meta['config'] = args.config
