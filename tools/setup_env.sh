@@ -9,7 +9,11 @@
 #   * if ../shared/wheels (or $MMSEG_EXT_WHEELS) holds a wheel built from the same
 #     sdist, pip takes it via --find-links; without it pip builds from source.
 # Our own distribution (`mmseg_ext`, PyPI has an unrelated `mmseg-ext`) is only
-# ever installed from this checkout, never resolved from a registry.
+# ever installed from this checkout, never resolved from a registry. It is a
+# regular (non-editable) install: `mim test mmseg_ext` runs
+# <site-packages>/mmseg_ext/tools/test.py, which a PEP 660 editable install does
+# not create. The stamp below covers our sources, so after editing mmseg_ext/
+# re-running this script reinstalls it (seconds).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -25,8 +29,10 @@ py="$venv/bin/python"
 pip=("$py" -m pip --disable-pip-version-check)
 
 stamp="$venv/.mmseg_ext-setup"
-want="$(cat requirements.txt requirements-test.txt setup.cfg | sha256sum | cut -c1-16)"
-if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && "$py" -c "import mmcv._ext, mmseg, mmseg_ext" 2>/dev/null; then
+want="$( (cat requirements.txt requirements-test.txt setup.cfg pyproject.toml;
+         find mmseg_ext -type f -name '*.py' | LC_ALL=C sort | xargs cat) | sha256sum | cut -c1-16)"
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] \
+        && (cd / && "$py" -c "import mmcv._ext, mmseg, mmseg_ext") 2>/dev/null; then
     echo "[setup] $venv is up to date"
     exit 0
 fi
@@ -52,8 +58,9 @@ fi
 "${pip[@]}" install -q --no-build-isolation "${find_links[@]}" -r requirements.txt -r requirements-test.txt
 "${pip[@]}" install -q --no-deps "openmim==0.3.9"
 
-# 4. Ourselves, editable, from this checkout only (--no-deps: nothing is looked up by our name).
-"${pip[@]}" install -q --no-deps --no-build-isolation -e "$root"
+# 4. Ourselves, from this checkout only (--no-deps: nothing is looked up by our name).
+"${pip[@]}" install -q --no-deps --no-build-isolation --force-reinstall "$root"
+rm -rf "$root/build"
 
-"$py" -c "import mmcv._ext, mmseg, mmseg_ext; print('[setup] ok: mmcv', __import__('mmcv').__version__, '| mmseg', mmseg.__version__, '| torch', __import__('torch').__version__)"
+(cd / && "$py" -c "import mmcv._ext, mmseg, mmseg_ext; print('[setup] ok: mmcv', __import__('mmcv').__version__, '| mmseg', mmseg.__version__, '| torch', __import__('torch').__version__)")
 echo "$want" > "$stamp"

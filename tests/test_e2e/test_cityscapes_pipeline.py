@@ -1,0 +1,171 @@
+"""The main job on the real Cityscapes sample, through the users' commands.
+
+``mim train mmseg <SFNet R18 config>`` (short CPU run), then
+``mim test mmseg_ext ...`` on the checkpoint the Runner wrote (torch's
+``weights_only=True`` default, no ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD``), the
+Cityscapes evaluator, ``--format-only`` submission files, and 2-process CPU
+training through the ``pytorch`` launcher.
+"""
+import importlib.util
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from conftest import REPO
+
+spec = importlib.util.spec_from_file_location(
+    'main_job', osp.join(REPO, 'tools', 'main_job.py'))
+main_job = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(main_job)
+
+ITERS = 20
+SAMPLE = 'frankfurt_000000_000294_leftImg8bit'
+
+
+def clean_env() -> dict:
+    env = dict(os.environ)
+    env.pop('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', None)
+    return env
+
+
+def run(cmd, check=True):
+    proc = subprocess.run([str(c) for c in cmd], cwd=REPO, env=clean_env(),
+                          capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f'{" ".join(map(str, cmd))} failed ({proc.returncode}):\n'
+            f'{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}')
+    return proc
+
+
+def test_installed_package_matches_checkout():
+    """mim runs the installed copy: it must be this checkout's code."""
+    import mmseg_ext
+    proc = subprocess.run(
+        [sys.executable, '-c',
+         'import mmseg_ext, os; print(os.path.dirname(mmseg_ext.__file__))'],
+        cwd='/', env=clean_env(), capture_output=True, text=True, check=True)
+    installed = proc.stdout.strip().splitlines()[-1]
+    here = osp.dirname(mmseg_ext.__file__)
+    for root, _, files in os.walk(here):
+        for name in files:
+            if name.endswith('.py'):
+                rel = osp.relpath(osp.join(root, name), here)
+                with open(osp.join(here, rel), 'rb') as a, \
+                        open(osp.join(installed, rel), 'rb') as b:
+                    assert a.read() == b.read(), (
+                        f'installed mmseg_ext/{rel} differs from the checkout:'
+                        ' re-run tools/setup_env.sh')
+
+
+@pytest.fixture(scope='module')
+def trained(tmp_path_factory, mim, cityscapes_root):
+    assert 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD' not in clean_env()
+    work = tmp_path_factory.mktemp('train')
+    run([mim, 'train', 'mmseg', main_job.R18, '--work-dir', work,
+         '--cfg-options', *main_job.short_train_options(cityscapes_root, ITERS)])
+    return work
+
+
+def test_training_loss_falls_and_checkpoint_written(trained):
+    losses = main_job.read_losses(str(trained))
+    assert len(losses) == ITERS
+    assert all(np.isfinite(losses))
+    first, last = np.mean(losses[:3]), np.mean(losses[-3:])
+    print(f'loss first3={first:.4f} last3={last:.4f}')
+    assert last < first * 0.9
+    assert (trained / f'iter_{ITERS}.pth').is_file()
+
+
+def test_runner_checkpoint_loads_weights_only(trained):
+    ckpt = torch.load(trained / f'iter_{ITERS}.pth', weights_only=True)
+    assert ckpt['meta']['iter'] == ITERS
+    assert 'decode_head.conv_seg.weight' in ckpt['state_dict']
+    hub = ckpt['message_hub']['log_scalars']
+    assert hub['train/loss'].current() == pytest.approx(
+        main_job.read_losses(str(trained))[-1], rel=1e-4)
+
+
+def test_mim_test_evaluates_with_cityscapes_scripts(trained, mim,
+                                                    cityscapes_root,
+                                                    tmp_path):
+    """IoUMetric and cityscapesscripts' evaluator (np.in1d shim, numpy 2.4)."""
+    ckpt = trained / f'iter_{ITERS}.pth'
+    opts = main_job.short_test_options(cityscapes_root)
+    run([mim, 'test', 'mmseg_ext', main_job.R18, '--checkpoint', ckpt,
+         '--work-dir', tmp_path / 'iou', '--cfg-options', *opts])
+    miou = main_job.read_metric(str(tmp_path / 'iou'), 'mIoU')
+    assert 0 <= miou <= 100
+    run([mim, 'test', 'mmseg_ext', main_job.R18, '--checkpoint', ckpt,
+         '--work-dir', tmp_path / 'cs', '--cfg-options', *opts,
+         'test_evaluator.type=CityscapesEvalMetric',
+         f'test_evaluator.output_dir={tmp_path / "cs_out"}'])
+    score = main_job.read_metric(str(tmp_path / 'cs'),
+                                 'averageScoreCategories')
+    assert 0 <= score <= 1
+
+
+def test_mim_test_format_only_writes_label_ids(trained, mim, cityscapes_root,
+                                               tmp_path):
+    from cityscapesscripts.helpers.labels import labels
+    out = tmp_path / 'submission'
+    src_before = sorted(os.listdir(
+        osp.join(cityscapes_root, 'leftImg8bit', 'val', 'frankfurt')))
+    run([mim, 'test', 'mmseg_ext', main_job.R18_TEST, '--checkpoint',
+         trained / f'iter_{ITERS}.pth', '--format-only', '--out', out,
+         '--work-dir', tmp_path / 'wd', '--cfg-options',
+         *main_job.short_test_options(cityscapes_root)])
+    files = sorted(os.listdir(out))
+    assert files == [f'{SAMPLE}.png']
+    assert not (tmp_path / 'submission.partial').exists()
+    pred = np.array(Image.open(out / files[0]))
+    assert pred.shape == (128, 256)  # the image's own size
+    eval_ids = {lb.id for lb in labels if 0 <= lb.trainId < 19}
+    assert set(np.unique(pred).tolist()) <= eval_ids
+    assert src_before == sorted(os.listdir(
+        osp.join(cityscapes_root, 'leftImg8bit', 'val', 'frankfurt')))
+
+    # a second run never mixes into an existing submission
+    proc = run([mim, 'test', 'mmseg_ext', main_job.R18_TEST, '--checkpoint',
+                trained / f'iter_{ITERS}.pth', '--format-only', '--out', out,
+                '--cfg-options', *main_job.short_test_options(cityscapes_root)],
+               check=False)
+    assert proc.returncode != 0
+    assert 'already exists' in proc.stdout + proc.stderr
+    assert os.listdir(out) == files
+
+
+def test_two_process_cpu_training_with_pytorch_launcher(mim, cityscapes_root,
+                                                        tmp_path):
+    work = tmp_path / 'dist'
+    proc = run([mim, 'train', 'mmseg', main_job.R18, '--launcher', 'pytorch',
+                '--gpus', '2', '--work-dir', work, '--cfg-options',
+                *main_job.short_train_options(cityscapes_root, 2),
+                'env_cfg.dist_cfg.backend=gloo',
+                'model_wrapper_cfg.type=MMDistributedDataParallel',
+                'model_wrapper_cfg.device_ids=None',
+                'model.backbone.norm_cfg.type=BN',
+                'model.neck.norm_cfg.type=BN',
+                'model.decode_head.norm_cfg.type=BN'])
+    log = proc.stdout + proc.stderr
+    assert 'Distributed launcher: pytorch' in log
+    assert 'Distributed training: True' in log
+    assert 'World size: 2' in log
+    assert (work / 'iter_2.pth').is_file()
+    assert len(main_job.read_losses(str(work))) == 2
+
+
+def test_missing_data_root_is_named(mim, tmp_path):
+    missing = tmp_path / 'no_such_cityscapes'
+    proc = run([mim, 'train', 'mmseg', main_job.R18, '--work-dir',
+                tmp_path / 'wd', '--cfg-options',
+                *main_job.short_train_options(str(missing), 1)], check=False)
+    assert proc.returncode != 0
+    assert str(missing) in proc.stdout + proc.stderr
