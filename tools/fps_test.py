@@ -91,7 +91,10 @@ def parse_args(argv=None):
             or args.warmup < 0:
         parser.error('--height, --width, --batch-size and --iters must be '
                      '>= 1 and --warmup >= 0')
-    device = torch.device(args.device)
+    try:
+        device = torch.device(args.device)
+    except RuntimeError as e:
+        parser.error(f'--device {args.device}: {e}')
     if device.type == 'cuda' and not torch.cuda.is_available():
         parser.error(f'--device {args.device}: CUDA is not available')
     if args.fp16 and device.type != 'cuda':
@@ -126,7 +129,7 @@ class PeakMemory:
 
     def __init__(self, device):
         self.device = device
-        self.method = ('torch.cuda.max_memory_allocated'
+        self.method = ('torch.cuda.max_memory_allocated growth'
                        if device.type == 'cuda' else 'peak RSS growth '
                        '(resource.getrusage ru_maxrss)')
 
@@ -142,9 +145,11 @@ class PeakMemory:
             torch.cuda.reset_peak_memory_stats(self.device)
             self.base = torch.cuda.memory_allocated(self.device) / 2**20
         else:
-            with contextlib.suppress(OSError):  # Linux: reset high-water mark
+            try:  # Linux: reset the RSS high-water mark
                 with open('/proc/self/clear_refs', 'w') as f:
                     f.write('5')
+            except OSError:
+                self.method += ' beyond the earlier process peak'
             self.base = self._read()
         return self
 
@@ -167,6 +172,8 @@ def benchmark(cfg_path,
     if not osp.isfile(cfg_path):
         raise FileNotFoundError(f'config file not found: {cfg_path}')
     device = torch.device(device)
+    if dtype == 'fp16' and device.type != 'cuda':
+        raise ValueError('fp16 autocast needs a CUDA device; use bf16 on CPU')
     cfg = Config.fromfile(cfg_path)  # runs custom_imports
     if cfg_options:
         cfg.merge_from_dict(cfg_options)

@@ -22,8 +22,14 @@ def fps_test():
 
 
 @pytest.fixture(autouse=True)
-def _repo_root(monkeypatch):
+def _repo_root_one_thread(monkeypatch):
+    # one intra-op thread: on a busy 2-core box OpenMP spin-waiting makes the
+    # multi-threaded forwards ~10x slower
     monkeypatch.chdir(ROOT)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture
@@ -44,26 +50,21 @@ def spy(fps_test, monkeypatch):
 
 
 def _table_rows(table):
-    return [
-        [cell.strip() for cell in line.strip('|').split('|')]
-        for line in table.splitlines() if line.startswith('| sfnet')
-    ]
+    return [[cell.strip() for cell in line.strip('|').split('|')]
+            for line in table.splitlines() if line.startswith('| sfnet')]
 
 
 def test_main_table(fps_test, spy, tmp_path, capsys):
     models, shapes = spy
     out = tmp_path / 'fps.md'
-    rows = fps_test.main([
-        R18, R50, '--height', str(H), '--width', str(W), '--batch-size',
-        str(B), '--device', 'cpu', '--warmup', '1', '--iters', '2', '--out',
-        str(out)
-    ])
+    rows = fps_test.main(
+        f'{R18} {R50} --height {H} --width {W} --batch-size {B} --device cpu '
+        f'--warmup 1 --iters 2 --out {out}'.split())
     table = capsys.readouterr().out
     cells = _table_rows(table)
     assert len(rows) == len(cells) == len(models) == 2
-    assert [c[0] for c in cells] == [
-        osp.splitext(osp.basename(p))[0] for p in (R18, R50)
-    ]
+    names = [osp.splitext(osp.basename(p))[0] for p in (R18, R50)]
+    assert [c[0] for c in cells] == names
     assert out.read_text().strip() == fps_test.format_table(rows).strip()
     assert fps_test.format_table(rows) in table
     for row, cell, model in zip(rows, cells, models):
@@ -88,12 +89,10 @@ def test_main_table(fps_test, spy, tmp_path, capsys):
 def test_bf16_channels_last_cfg_options_json(fps_test, spy, tmp_path):
     models, shapes = spy
     out = tmp_path / 'fps.json'
-    fps_test.main([
-        R18, '--height', '32', '--width', '48', '--device', 'cpu', '--bf16',
-        '--channels-last', '--warmup', '0', '--iters', '1', '--cfg-options',
-        'model.decode_head.num_classes=5', '--out',
-        str(out)
-    ])
+    fps_test.main(
+        f'{R18} --height 32 --width 48 --device cpu --bf16 --channels-last '
+        '--warmup 0 --iters 1 --cfg-options model.decode_head.num_classes=5 '
+        f'--out {out}'.split())
     result = json.loads(out.read_text())
     assert result['args']['bf16'] and result['args']['channels_last']
     (row, ) = result['rows']
@@ -132,7 +131,7 @@ def test_parse_args(fps_test, capsys):
     assert args.device == ('cuda' if torch.cuda.is_available() else 'cpu')
     with pytest.raises(SystemExit):
         fps_test.parse_args(
-            [R18, '--height', '8', '--width', '8', '--device', 'cpu', '--fp16'])
+            f'{R18} --height 8 --width 8 --device cpu --fp16'.split())
     assert '--bf16' in capsys.readouterr().err
     with pytest.raises(SystemExit):
         fps_test.parse_args([R18, '--height', '0', '--width', '8'])
