@@ -80,7 +80,11 @@ def short_test_options(data_root: str, crop=(128, 256)) -> List[str]:
 
 
 def read_losses(work_dir: str) -> List[float]:
-    """Training losses, in order, from mmengine's ``vis_data/scalars.json``."""
+    """Logged training losses, in order, from ``vis_data/scalars.json``.
+
+    These are mmengine's moving means over the last 10 iterations
+    (``LogProcessor(window_size=10)``), as the training log shows them.
+    """
     losses = []
     for root, _, files in os.walk(work_dir):
         if 'scalars.json' in files and root.endswith('vis_data'):
