@@ -10,6 +10,7 @@ import importlib.util
 import json
 import os
 import os.path as osp
+import shutil
 import subprocess
 import sys
 
@@ -99,6 +100,19 @@ def test_runner_checkpoint_loads_weights_only(trained):
     np.testing.assert_allclose(smoothed, logged[:5], rtol=1e-5)
     assert buf.min() == pytest.approx(values.min())
     assert buf.mean() == pytest.approx(values.mean())
+
+
+def test_resume_loads_optimizer_and_schedulers_weights_only(
+        trained, mim, cityscapes_root, tmp_path):
+    work = tmp_path / 'resume'
+    shutil.copytree(trained, work)
+    (work / 'last_checkpoint').write_text(str(work / f'iter_{ITERS}.pth'))
+    proc = run([mim, 'train', 'mmseg', main_job.R18, '--work-dir', work,
+                '--resume', '--cfg-options',
+                *main_job.short_train_options(cityscapes_root, ITERS + 2)])
+    log = proc.stdout + proc.stderr
+    assert f'resumed epoch: 0, iter: {ITERS}' in log
+    assert (work / f'iter_{ITERS + 2}.pth').is_file()
 
 
 def test_mim_test_evaluates_with_cityscapes_scripts(trained, mim,
