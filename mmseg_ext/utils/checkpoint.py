@@ -8,7 +8,8 @@ read off one written by ``mim train`` here:
 
 * ``message_hub.log_scalars``: :class:`mmengine.logging.HistoryBuffer`, whose
   state holds numpy arrays (``numpy._core.multiarray._reconstruct``,
-  ``numpy.ndarray``, ``numpy.dtype``), numpy scalars
+  ``numpy.ndarray``, ``numpy.dtype`` building ``Float64DType`` and
+  ``Int64DType`` instances), numpy scalars
   (``numpy._core.multiarray.scalar``) and its statistics methods ``min``,
   ``max``, ``current``, ``mean`` as functions of the class, pickled as
   ``getattr(HistoryBuffer, 'min')``;
@@ -61,24 +62,26 @@ def history_buffer_getattr(obj: Any, name: str) -> Callable:
 def checkpoint_safe_globals() -> List[Union[Callable, Tuple[Callable, str]]]:
     """The exact globals an mmengine 0.10.7 checkpoint needs beyond tensors."""
     from mmengine.logging import HistoryBuffer
-    multiarray = np._core.multiarray if hasattr(np, '_core') else np.core.multiarray
-    globs: List[Union[Callable, Tuple[Callable, str]]] = [
+    multiarray = (np._core.multiarray
+                  if hasattr(np, '_core') else np.core.multiarray)
+    return [
         HistoryBuffer,
         np.ndarray,
         np.dtype,
+        # numpy 2 pickles numpy._core.*, checkpoints from numpy 1 numpy.core.*
         (multiarray._reconstruct, 'numpy._core.multiarray._reconstruct'),
         (multiarray._reconstruct, 'numpy.core.multiarray._reconstruct'),
         (multiarray.scalar, 'numpy._core.multiarray.scalar'),
         (multiarray.scalar, 'numpy.core.multiarray.scalar'),
+        # unpickling np.dtype('f8') / ('i8') builds instances of these
+        # classes: HistoryBuffer holds float64 values and int64 counts, the
+        # runtime info float64 scalars
+        type(np.dtype(np.float64)),
+        type(np.dtype(np.int64)),
         # the pickle names getattr by its Python 2 and 3 module names
         (history_buffer_getattr, '__builtin__.getattr'),
         (history_buffer_getattr, 'builtins.getattr'),
     ]
-    # numpy >= 1.25 pickles dtypes through their classes (numpy.dtypes.*DType)
-    for dtype in (np.float64, np.float32, np.float16, np.int64, np.int32,
-                  np.uint8, np.bool_):
-        globs.append(type(np.dtype(dtype)))
-    return globs
 
 
 def register_checkpoint_safe_globals() -> None:
