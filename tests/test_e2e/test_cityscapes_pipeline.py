@@ -7,7 +7,6 @@ Cityscapes evaluator, ``--format-only`` submission files, and 2-process CPU
 training through the ``pytorch`` launcher.
 """
 import importlib.util
-import json
 import os
 import os.path as osp
 import shutil
