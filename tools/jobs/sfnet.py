@@ -1,0 +1,119 @@
+"""SFNet on the real Cityscapes sample: train -> test -> submission -> FPS.
+
+1. ``mim train mmseg configs/sfnet/<R18 config>`` for a short CPU run on
+   ``<data_root>/cityscapes`` (the sample has only ``val``, so training reads
+   it);
+2. ``mim test mmseg_ext <R18 config> --checkpoint CKPT`` (mIoU on val, through
+   IoUMetric) and with ``CityscapesEvalMetric`` (cityscapesscripts' evaluator);
+3. ``mim test mmseg_ext <R18 cityscapes-test config> --checkpoint CKPT
+   --format-only`` on the sample images (standing in for ``leftImg8bit/test``),
+   writing labelIds PNGs for the Cityscapes server;
+4. ``tools/fps_test.py`` for SFNet R18 and R50 at 512x1024.
+"""
+import os
+import os.path as osp
+import sys
+from typing import List
+
+from .common import FPS_TEST, MIM, read_losses, read_metric, run
+
+R18 = 'configs/sfnet/sfnet_r18-d32_4xb2-50k_cityscapes-512x1024.py'
+R18_TEST = 'configs/sfnet/sfnet_r18-d32_4xb2-50k_cityscapes-test.py'
+R50 = 'configs/sfnet/sfnet_r50-d32_4xb2-50k_cityscapes-512x1024.py'
+ITERS = 40
+
+
+def short_train_options(data_root: str, iters: int, crop=(128, 256)) -> List[str]:
+    """``--cfg-options`` turning the published R18 config into a CPU smoke run.
+
+    The sample's images are 256x128, so the published 2048x1024 resize and
+    512x1024 crop are scaled down by 4; batch 2 (the PPM's 1x1 pooled BN needs
+    more than one value per channel), no worker processes.
+    """
+    h, w = crop
+    return [
+        f'train_dataloader.dataset.data_root={data_root}',
+        f'val_dataloader.dataset.data_root={data_root}',
+        f'test_dataloader.dataset.data_root={data_root}',
+        'train_dataloader.dataset.data_prefix.img_path=leftImg8bit/val',
+        'train_dataloader.dataset.data_prefix.seg_map_path=gtFine/val',
+        f'train_dataloader.dataset.pipeline.2.scale=({4 * w},{4 * h})',
+        f'train_dataloader.dataset.pipeline.3.crop_size=({h},{w})',
+        f'model.data_preprocessor.size=({h},{w})',
+        f'val_dataloader.dataset.pipeline.1.scale=({2 * w},{2 * h})',
+        'train_dataloader.batch_size=2',
+        'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False',
+        'val_dataloader.num_workers=0',
+        'val_dataloader.persistent_workers=False',
+        f'train_cfg.max_iters={iters}',
+        f'train_cfg.val_interval={iters}',
+        f'default_hooks.checkpoint.interval={iters}',
+        'default_hooks.logger.interval=1',
+        f'param_scheduler.0.end={iters}',
+    ]
+
+
+def short_test_options(data_root: str, crop=(128, 256)) -> List[str]:
+    """``--cfg-options`` for testing on the sample's val images."""
+    h, w = crop
+    return [
+        f'test_dataloader.dataset.data_root={data_root}',
+        'test_dataloader.dataset.data_prefix.img_path=leftImg8bit/val',
+        f'test_dataloader.dataset.pipeline.1.scale=({2 * w},{2 * h})',
+        'test_dataloader.num_workers=0',
+        'test_dataloader.persistent_workers=False',
+    ]
+
+
+def cityscapes_root(data_root: str) -> str:
+    """``<data_root>/cityscapes``, or a FileNotFoundError saying what to link."""
+    root = osp.join(data_root, 'cityscapes')
+    if not osp.isdir(osp.join(root, 'leftImg8bit')):
+        raise FileNotFoundError(
+            f'Cityscapes data not found at {root} (expected leftImg8bit/ '
+            'and gtFine/; link the sample with `bash tools/link_data.sh '
+            '../shared/data`)')
+    return root
+
+
+def run_job(work: str, data_root: str, iters: int = ITERS,
+            height: int = 512, width: int = 1024, fps_iters: int = 5) -> dict:
+    """Run the SFNet stage under ``work``; return its measured figures."""
+    root = cityscapes_root(data_root)
+    train_dir = osp.join(work, 'train')
+    ckpt = osp.join(train_dir, f'iter_{iters}.pth')
+
+    run([MIM, 'train', 'mmseg', R18, '--work-dir', train_dir,
+         '--cfg-options', *short_train_options(root, iters)])
+    test_opts = short_test_options(root)
+    run([MIM, 'test', 'mmseg_ext', R18, '--checkpoint', ckpt,
+         '--work-dir', osp.join(work, 'test'), '--cfg-options', *test_opts])
+    run([MIM, 'test', 'mmseg_ext', R18, '--checkpoint', ckpt,
+         '--work-dir', osp.join(work, 'test_cityscapes'), '--cfg-options',
+         *test_opts, 'test_evaluator.type=CityscapesEvalMetric',
+         f'test_evaluator.output_dir={osp.join(work, "cs_eval")}'])
+    submission = osp.join(work, 'submission')
+    run([MIM, 'test', 'mmseg_ext', R18_TEST, '--checkpoint', ckpt,
+         '--format-only', '--out', submission,
+         '--work-dir', osp.join(work, 'format'), '--cfg-options', *test_opts])
+    fps_md = osp.join(work, 'fps.md')
+    run([sys.executable, FPS_TEST, R18, R50,
+         '--height', str(height), '--width', str(width),
+         '--device', 'cpu', '--warmup', '1', '--iters', str(fps_iters),
+         '--out', fps_md])
+
+    losses = read_losses(train_dir)
+    with open(fps_md) as f:
+        fps_table = f.read()
+    return dict(
+        train_iters=iters,
+        loss_first=losses[0],
+        loss_last=losses[-1],
+        mIoU_val=read_metric(osp.join(work, 'test'), 'mIoU'),
+        cityscapes_average_score=read_metric(
+            osp.join(work, 'test_cityscapes'), 'averageScoreCategories'),
+        submission_pngs=len(
+            [f for f in os.listdir(submission) if f.endswith('.png')]),
+        checkpoint=ckpt,
+        fps_table=fps_table)
