@@ -1,17 +1,15 @@
 """SF neck: Flow Alignment Modules on an FPN top-down path, with a PPM on top."""
-from typing import List, Sequence, Tuple
+from typing import Sequence, Tuple
 
 import torch
 import torch.nn as nn
-from mmcv.cnn import ConvModule
-from mmengine.model import BaseModule
 from torch import Tensor
 
-from mmseg.models.decode_heads.psp_head import PPM
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, OptConfigType
 from ..utils.flow_warp import flow_warp
+from .aligned_fpn_neck import AlignedFPNNeck
 
 
 class FAM(nn.Module):
@@ -52,21 +50,13 @@ class FAM(nn.Module):
 
 
 @MODELS.register_module()
-class SFNeck(BaseModule):
+class SFNeck(AlignedFPNNeck):
     """SF neck of SFNet (`arXiv 2002.10120 <https://arxiv.org/abs/2002.10120>`_).
 
     The feature part of ``UperNetAlignHead`` in lxtGH/SFSegNets
-    (``network/sfnet_resnet.py``); :class:`SFHead` is its fusion part.
-
-    * PPM on the last level: per scale avg-pool -> 1x1 conv -> BN, **no ReLU**
-      (mmseg's :class:`PPM` with ``act_cfg=None``), upsampled with
-      ``align_corners=True``; the bottleneck is a **1x1** conv-BN-ReLU over
-      ``[pooled maps..., input]`` (that order, as the official code) followed by
-      Dropout2d(0.1).
-    * Laterals: 1x1 conv (with bias, as official) -> BN -> ReLU.
-    * Top-down: ``f = FAM(lateral, f) + lateral``; ``fpn_out`` (3x3
-      conv-BN-ReLU) is applied only to the copy that is output, the raw ``f``
-      continues down the path.
+    (``network/sfnet_resnet.py``); :class:`SFHead` is its fusion part. The PPM,
+    laterals and ``fpn_out`` are those of :class:`AlignedFPNNeck`; the levels
+    are merged by ``f = FAM(lateral, f) + lateral``.
 
     Args:
         in_channels (Sequence[int]): Widths of the backbone levels, fine to
@@ -100,41 +90,17 @@ class SFNeck(BaseModule):
                  norm_cfg: ConfigType = dict(type='BN'),
                  act_cfg: ConfigType = dict(type='ReLU'),
                  init_cfg: OptConfigType = None):
-        super().__init__(init_cfg)
-        self.in_channels = list(in_channels)
-        self.channels = channels
+        super().__init__(in_channels, channels, pool_scales, ppm_dropout,
+                         norm_cfg, act_cfg, init_cfg)
         self.return_dsn = return_dsn
         fam_channels = fam_channels or channels // 2
-        top = self.in_channels[-1]
-        self.ppm = PPM(pool_scales, top, channels, conv_cfg=None,
-                       norm_cfg=norm_cfg, act_cfg=None, align_corners=True)
-        self.ppm_bottleneck = nn.Sequential(
-            ConvModule(top + len(pool_scales) * channels, channels, 1,
-                       norm_cfg=norm_cfg, act_cfg=act_cfg),
-            nn.Dropout2d(ppm_dropout))
-        self.lateral_convs = nn.ModuleList()
-        self.fams = nn.ModuleList()
-        self.fpn_convs = nn.ModuleList()
-        for width in self.in_channels[:-1]:
-            self.lateral_convs.append(
-                ConvModule(width, channels, 1, bias=True, norm_cfg=norm_cfg,
-                           act_cfg=act_cfg))
-            self.fams.append(FAM(channels, fam_channels))
-            self.fpn_convs.append(
-                ConvModule(channels, channels, 3, padding=1,
-                           norm_cfg=norm_cfg, act_cfg=act_cfg))
+        self.fams = nn.ModuleList(
+            FAM(channels, fam_channels) for _ in self.in_channels[:-1])
+
+    def align(self, level: int, lateral: Tensor,
+              coarse: Tensor) -> Tuple[Tensor, None]:
+        return self.fams[level](lateral, coarse), None
 
     def forward(self, inputs: Sequence[Tensor]) -> Tuple[Tensor, ...]:
-        if len(inputs) != len(self.in_channels):
-            raise ValueError(f'SFNeck expects {len(self.in_channels)} levels '
-                             f'(in_channels), got {len(inputs)}')
-        top = inputs[-1]
-        f = self.ppm_bottleneck(torch.cat(self.ppm(top) + [top], dim=1))
-        outs: List[Tensor] = [f]
-        raw: List[Tensor] = []
-        for i in reversed(range(len(inputs) - 1)):
-            lateral = self.lateral_convs[i](inputs[i])
-            f = self.fams[i](lateral, f) + lateral
-            outs.insert(0, self.fpn_convs[i](f))
-            raw.insert(0, f)
+        outs, raw, _ = self.top_down(inputs)
         return tuple(outs + raw) if self.return_dsn else tuple(outs)
