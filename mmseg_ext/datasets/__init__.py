@@ -1,3 +1,5 @@
+from .deepglobe import DeepGlobeDataset
+from .inria import InriaAerialDataset
 from .transforms import *  # noqa: F401,F403
 
-__all__ = []
+__all__ = ['DeepGlobeDataset', 'InriaAerialDataset']

@@ -1,0 +1,72 @@
+"""DeepGlobe Land Cover (Demir et al., CVPRW 2018), as ISDNet uses it."""
+from typing import List
+
+from mmseg.datasets import BaseSegDataset
+from mmseg.registry import DATASETS
+
+
+@DATASETS.register_module()
+class DeepGlobeDataset(BaseSegDataset):
+    """DeepGlobe Land Cover Classification dataset, 2448x2448 tiles at 50 cm.
+
+    Reproduces ``DeepGlobeDataset`` of ISDNet (cedricgsh/ISDNet
+    ``mmseg/datasets/deepglobe.py``): 7 classes with ``unknown`` first as
+    class 0, the official colour palette, images ``<id>_sat.jpg`` and
+    annotations ``<id>_mask.png`` holding class ids 0-6 (one uint8 channel),
+    ``reduce_zero_label=False`` so ``unknown`` is trained and evaluated like
+    any other class.
+
+    The released masks are RGB colour codes; turn them into id maps (each
+    channel binarised at 128, the challenge's rule) and lay the tiles out by
+    the FCtL/GLNet split (454 train / 207 val / 142 test tiles, all from the
+    official ``train/`` folder, the only one with masks) with
+    ``tools/dataset_converters/deepglobe.py``, which writes::
+
+        data_root/img_dir/{train,val,test}/<id>_sat.jpg
+        data_root/ann_dir/{train,val,test}/<id>_mask.png
+
+    Note on the metric: the published DeepGlobe mIoU (ISDNet 73.30) is the mean
+    over the six land-cover classes without ``unknown`` (GLNet/FCtL
+    ``np.mean(iou[1:])``; the per-class IoUs in ISDNet's README average to
+    73.3), while mmseg's ``IoUMetric`` averages all seven. Read the
+    per-class table to compare.
+
+    Args:
+        img_suffix (str): Image file suffix. Default: ``'_sat.jpg'``.
+        seg_map_suffix (str): Annotation file suffix. Default:
+            ``'_mask.png'``.
+        reduce_zero_label (bool): Default: False (``unknown`` is class 0).
+        **kwargs: Passed to :class:`mmseg.datasets.BaseSegDataset`.
+
+    Raises:
+        FileNotFoundError: (at initialisation) if the image folder is
+            missing or holds no ``img_suffix`` file, naming the folder.
+    """
+    METAINFO = dict(
+        classes=('unknown', 'urban', 'agriculture', 'rangeland', 'forest',
+                 'water', 'barren'),
+        palette=[[0, 0, 0], [0, 255, 255], [255, 255, 0], [255, 0, 255],
+                 [0, 255, 0], [0, 0, 255], [255, 255, 255]])
+
+    def __init__(self,
+                 img_suffix: str = '_sat.jpg',
+                 seg_map_suffix: str = '_mask.png',
+                 reduce_zero_label: bool = False,
+                 **kwargs) -> None:
+        super().__init__(
+            img_suffix=img_suffix,
+            seg_map_suffix=seg_map_suffix,
+            reduce_zero_label=reduce_zero_label,
+            **kwargs)
+
+    def load_data_list(self) -> List[dict]:
+        """List the tiles; an empty image folder is an error here rather than
+        an empty dataloader later (a missing one already raises
+        FileNotFoundError in mmseg)."""
+        data_list = super().load_data_list()
+        if not data_list:
+            raise FileNotFoundError(
+                f'no *{self.img_suffix} image in '
+                f'{self.data_prefix.get("img_path", "")}; convert the '
+                'download with tools/dataset_converters/deepglobe.py')
+        return data_list

@@ -1,0 +1,67 @@
+"""Inria Aerial Image Labeling (Maggiori et al., IGARSS 2017), as ISDNet uses
+it."""
+from typing import List
+
+from mmseg.datasets import BaseSegDataset
+from mmseg.registry import DATASETS
+
+
+@DATASETS.register_module()
+class InriaAerialDataset(BaseSegDataset):
+    """Inria Aerial building footprints, 5000x5000 GeoTIFF tiles at 30 cm.
+
+    Reproduces ``InriaAerialDataset`` of ISDNet (cedricgsh/ISDNet
+    ``mmseg/datasets/inria_aerial.py``): classes ``background`` (0) and
+    ``building`` (1), images ``<tile>_sat.tif`` (3-band uint8 GeoTIFF, read by
+    mmseg's ``LoadImageFromFile`` through OpenCV's libtiff like any image; the
+    geo-referencing tags are ignored, so no GDAL is needed) and annotations
+    ``<tile>_mask.png`` holding 0/1, ``reduce_zero_label=False``.
+
+    The released ground truth is 0/255 GeoTIFF; convert it and lay the tiles
+    out by FCtL's split (``txt_1/``: 126 train / 27 val / 27 test tiles, all
+    from the official ``train/`` folder, the only one with ground truth) with
+    ``tools/dataset_converters/inria.py``, which writes::
+
+        data_root/img_dir/{train,val,test}/<tile>_sat.tif
+        data_root/ann_dir/{train,val,test}/<tile>_mask.png
+
+    The published Inria figure (ISDNet README: 74.39) is the ``building``
+    IoU, not the mean over both classes.
+
+    Args:
+        img_suffix (str): Image file suffix. Default: ``'_sat.tif'``.
+        seg_map_suffix (str): Annotation file suffix. Default:
+            ``'_mask.png'``.
+        reduce_zero_label (bool): Default: False.
+        **kwargs: Passed to :class:`mmseg.datasets.BaseSegDataset`.
+
+    Raises:
+        FileNotFoundError: (at initialisation) if the image folder is
+            missing or holds no ``img_suffix`` file, naming the folder.
+    """
+    METAINFO = dict(
+        classes=('background', 'building'),
+        palette=[[0, 0, 0], [255, 255, 255]])
+
+    def __init__(self,
+                 img_suffix: str = '_sat.tif',
+                 seg_map_suffix: str = '_mask.png',
+                 reduce_zero_label: bool = False,
+                 **kwargs) -> None:
+        super().__init__(
+            img_suffix=img_suffix,
+            seg_map_suffix=seg_map_suffix,
+            reduce_zero_label=reduce_zero_label,
+            **kwargs)
+
+    def load_data_list(self) -> List[dict]:
+        """List the tiles; an empty image folder is an error here rather than
+        an empty dataloader later (a missing one already raises
+        FileNotFoundError in mmseg)."""
+        data_list = super().load_data_list()
+        if not data_list:
+            raise FileNotFoundError(
+                f'no *{self.img_suffix} image in '
+                f'{self.data_prefix.get("img_path", "")}; convert the '
+                'download with tools/dataset_converters/inria.py')
+        return data_list
