@@ -71,7 +71,9 @@ import torch
 # (pattern on the official key without ``module.``, replacement) in order;
 # the first full match wins. ``\g<p>`` keeps the parameter/buffer name.
 _P = r'(?P<p>weight|bias|running_mean|running_var|num_batches_tracked)'
-_RULES: List[Tuple[re.Pattern, str]] = [(re.compile(p), r) for p, r in [
+# rules of the FPN skeleton shared with PFNet (lxtGH/PFSegNets keeps the
+# same names): deep-stem backbone, PPM, laterals, fpn_out, fusion head
+SKELETON_RULES: List[Tuple[re.Pattern, str]] = [(re.compile(p), r) for p, r in [
     (r'layer0\.0\.(?P<i>[01346])\.' + _P, r'backbone.stem.\g<i>.\g<p>'),
     (r'layer0\.1\.' + _P, r'backbone.stem.7.\g<p>'),
     (r'(?P<l>layer[1-4]\.\d+\.(?:conv[1-3]|bn[1-3]|downsample\.[01]))\.' + _P,
@@ -85,8 +87,6 @@ _RULES: List[Tuple[re.Pattern, str]] = [(re.compile(p), r) for p, r in [
      r'neck.lateral_convs.\g<i>.conv.\g<p>'),
     (r'head\.fpn_in\.(?P<i>\d+)\.1\.' + _P,
      r'neck.lateral_convs.\g<i>.bn.\g<p>'),
-    (r'head\.fpn_out_align\.(?P<i>\d+)\.(?P<m>down_h|down_l|flow_make)\.' + _P,
-     r'neck.fams.\g<i>.\g<m>.\g<p>'),
     (r'head\.fpn_out\.(?P<i>\d+)\.0\.0\.' + _P,
      r'neck.fpn_convs.\g<i>.conv.\g<p>'),
     (r'head\.fpn_out\.(?P<i>\d+)\.0\.1\.' + _P,
@@ -94,13 +94,19 @@ _RULES: List[Tuple[re.Pattern, str]] = [(re.compile(p), r) for p, r in [
     (r'head\.conv_last\.0\.0\.' + _P, r'decode_head.fusion_conv.conv.\g<p>'),
     (r'head\.conv_last\.0\.1\.' + _P, r'decode_head.fusion_conv.bn.\g<p>'),
     (r'head\.conv_last\.1\.' + _P, r'decode_head.conv_seg.\g<p>'),
-    (r'head\.dsn\.(?P<i>\d+)\.0\.' + _P,
-     r'auxiliary_head.\g<i>.convs.0.conv.\g<p>'),
-    (r'head\.dsn\.(?P<i>\d+)\.1\.' + _P,
-     r'auxiliary_head.\g<i>.convs.0.bn.\g<p>'),
-    (r'head\.dsn\.(?P<i>\d+)\.4\.' + _P,
-     r'auxiliary_head.\g<i>.conv_seg.\g<p>'),
 ]]
+_RULES: List[Tuple[re.Pattern, str]] = SKELETON_RULES + [
+    (re.compile(p), r) for p, r in [
+        (r'head\.fpn_out_align\.(?P<i>\d+)\.(?P<m>down_h|down_l|flow_make)\.'
+         + _P, r'neck.fams.\g<i>.\g<m>.\g<p>'),
+        (r'head\.dsn\.(?P<i>\d+)\.0\.' + _P,
+         r'auxiliary_head.\g<i>.convs.0.conv.\g<p>'),
+        (r'head\.dsn\.(?P<i>\d+)\.1\.' + _P,
+         r'auxiliary_head.\g<i>.convs.0.bn.\g<p>'),
+        (r'head\.dsn\.(?P<i>\d+)\.4\.' + _P,
+         r'auxiliary_head.\g<i>.conv_seg.\g<p>'),
+    ]
+]
 # official keys that are not network weights: dropped, but listed
 _IGNORED = re.compile(r'criterion\..*')
 _DSN_BIAS = re.compile(r'head\.dsn\.(?P<i>\d+)\.0\.bias')
@@ -149,16 +155,18 @@ def unwrap_state_dict(checkpoint, source: str = '<state dict>') -> Dict:
     return out
 
 
-def map_key(key: str):
+def map_key(key: str, rules: List[Tuple[re.Pattern, str]] = None):
     """Map one official key (without ``module.``) to its mmseg_ext name.
 
     Args:
         key (str): Official key, e.g. ``'head.fpn_in.0.0.weight'``.
+        rules (list | None): ``(pattern, replacement)`` pairs tried in order;
+            the first full match wins. Default: SFNet's.
 
     Returns:
         str | None: The new key, or None if no rule matches.
     """
-    for pattern, repl in _RULES:
+    for pattern, repl in _RULES if rules is None else rules:
         if pattern.fullmatch(key):
             return pattern.sub(repl, key)
     return None
@@ -340,11 +348,11 @@ def save_atomic(obj, dst: str) -> None:
         raise
 
 
-def parse_args(argv=None):
+def parse_args(argv=None, description: str = None):
     """Parse the command line."""
     parser = argparse.ArgumentParser(
-        description='Convert an official SFNet (lxtGH/SFSegNets) ResNet '
-        'checkpoint to the mmseg_ext layout.')
+        description=description or 'Convert an official SFNet '
+        '(lxtGH/SFSegNets) ResNet checkpoint to the mmseg_ext layout.')
     parser.add_argument('src', help='official checkpoint (.pth)')
     parser.add_argument('dst', help='output checkpoint path')
     parser.add_argument('--config',
@@ -362,12 +370,19 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def main(argv=None) -> int:
-    """Run the converter CLI; returns the exit status."""
-    args = parse_args(argv)
+def main(argv=None, convert=None, description: str = None,
+         meta: dict = None) -> int:
+    """Run the converter CLI; returns the exit status.
+
+    ``convert`` (state dict -> ``(converted, unknown, ignored)``, default
+    :func:`convert_sfnet_with_report`), ``description`` and ``meta`` let
+    sibling converters of the same layout family reuse this CLI.
+    """
+    args = parse_args(argv, description)
+    convert = convert or convert_sfnet_with_report
     try:
         checkpoint = load_source(args.src, args.trust_pickle)
-        converted, unknown, ignored = convert_sfnet_with_report(
+        converted, unknown, ignored = convert(
             unwrap_state_dict(checkpoint, args.src))
     except ConversionError as e:
         print(f'error: {e}', file=sys.stderr)
@@ -411,13 +426,12 @@ def main(argv=None) -> int:
             'written',
             file=sys.stderr)
         return 1
-    meta = {
-        'converted_from': osp.basename(args.src),
+    meta = dict(meta or {
         'converter': 'tools/model_converters/sfnet2mmseg.py',
         'source_layout': 'lxtGH/SFSegNets AlignNetResNet',
         'dsn_conv_bias': 'folded into auxiliary_head.*.convs.0.bn.'
         'running_mean',
-    }
+    }, converted_from=osp.basename(args.src))
     if args.config:
         meta['config'] = args.config
     save_atomic({'state_dict': converted, 'meta': meta}, args.dst)

@@ -1,0 +1,114 @@
+"""Point selection, index mapping, affinity fusion and scatter of PointFlow.
+
+Pure functions behind :class:`~mmseg_ext.models.necks.PointFlowModule`
+(PFNet, `arXiv 2103.06564 <https://arxiv.org/abs/2103.06564>`_, Sec. 3.2),
+reproducing lxtGH/PFSegNets ``network/nn/point_flow.py`` (e613a59).
+
+Conventions: a *coarse* map is (N, C, h, w) (PFNet's ``x_high``, the
+top-down feature), a *fine* map is (N, C, H, W) (``x_low``, the lateral).
+Flat indices count row-major over the map they index (``y * width + x``).
+Normalised point coordinates are (x, y) in [0, 1] x [0, 1], the convention of
+:func:`mmcv.ops.point_sample` (which samples with ``align_corners=False``).
+"""
+from typing import Tuple
+
+import torch
+from torch import Tensor
+
+
+def topk_grid_points(score_map: Tensor, num_points: int) -> Tuple[Tensor, Tensor]:
+    """The ``num_points`` highest-scoring cells of a grid, as indices and centres.
+
+    Official ``get_uncertain_point_coords_on_grid``: ``torch.topk`` over the
+    flattened map (ties resolve as ``torch.topk`` does), the point count is
+    capped at ``h * w``, and the coordinates are the cell centres
+    ``((x + 0.5) / w, (y + 0.5) / h)``.
+
+    Args:
+        score_map (Tensor): (N, 1, h, w) scores (PFNet: edge logits).
+        num_points (int): Points to select, P = min(num_points, h * w).
+
+    Returns:
+        tuple[Tensor, Tensor]: flat indices (N, P) into ``h * w`` (int64) and
+        their normalised centres (N, P, 2) as (x, y), float32.
+
+    Raises:
+        ValueError: If ``score_map`` is not (N, 1, h, w) or ``num_points < 1``.
+    """
+    if score_map.dim() != 4 or score_map.shape[1] != 1:
+        raise ValueError('score_map must be (N, 1, h, w), got '
+                         f'{tuple(score_map.shape)}')
+    if num_points < 1:
+        raise ValueError(f'num_points must be >= 1, got {num_points}')
+    n, _, h, w = score_map.shape
+    num_points = min(h * w, num_points)
+    indices = torch.topk(score_map.view(n, h * w), k=num_points, dim=1)[1]
+    coords = torch.empty(n, num_points, 2, dtype=torch.float,
+                         device=score_map.device)
+    coords[:, :, 0] = 1.0 / w / 2.0 + (indices % w).to(torch.float) * (1.0 / w)
+    coords[:, :, 1] = 1.0 / h / 2.0 + (indices // w).to(torch.float) * (1.0 / h)
+    return indices, coords
+
+
+def coarse_to_fine_indices(indices: Tensor, coarse_size: Tuple[int, int],
+                           fine_size: Tuple[int, int]) -> Tensor:
+    """Map flat indices on the coarse grid to flat indices on the fine grid.
+
+    As the official module does, the stride ratio is ``H / h`` (heights only,
+    used for both axes), the coarse cell ``(x, y)`` maps to the fine pixel
+    ``(x * r, y * r)`` truncated towards zero, i.e. the **top-left** pixel of
+    its r x r block when r is an integer.
+
+    Args:
+        indices (Tensor): int64 flat indices into ``h * w``, any shape.
+        coarse_size (tuple[int, int]): (h, w).
+        fine_size (tuple[int, int]): (H, W).
+
+    Returns:
+        Tensor: int64 flat indices into ``H * W``, the shape of ``indices``.
+    """
+    h, w = coarse_size
+    height, width = fine_size
+    ratio = height / h
+    fine = (indices % w) * ratio + (indices // w) * ratio * width
+    return fine.long()
+
+
+def point_affinity_fuse(coarse_points: Tensor, fine_points: Tensor) -> Tensor:
+    """Fuse sampled coarse features into sampled fine features by affinity.
+
+    Official: ``A = softmax_j(<fine_i, coarse_j>)`` over the **full** channel
+    width (no reduction, no scaling), output ``fine_i + sum_j A_ij coarse_j``.
+
+    Args:
+        coarse_points (Tensor): (N, C, P) features at the points, coarse map.
+        fine_points (Tensor): (N, C, P) features at the same points, fine map.
+
+    Returns:
+        Tensor: (N, C, P) fused features.
+    """
+    # the official operand order (bmm then transpose), kept for bit-parity
+    affinity = torch.bmm(coarse_points.transpose(2, 1),
+                         fine_points).transpose(2, 1)
+    affinity = torch.softmax(affinity, dim=-1)
+    moved = torch.bmm(affinity, coarse_points.transpose(2, 1)).transpose(2, 1)
+    return moved + fine_points
+
+
+def scatter_points(feat: Tensor, indices: Tensor, values: Tensor) -> Tensor:
+    """A copy of ``feat`` with ``values`` written at flat ``indices``.
+
+    Args:
+        feat (Tensor): (N, C, H, W) map.
+        indices (Tensor): (N, P) int64 flat indices into ``H * W`` (the same
+            for every channel).
+        values (Tensor): (N, C, P) values to write.
+
+    Returns:
+        Tensor: (N, C, H, W); ``feat`` itself is not modified. Where an index
+        repeats, the written values are equal in PointFlow (same point), so
+        which write lands does not matter.
+    """
+    n, c, h, w = feat.shape
+    index = indices.unsqueeze(1).expand(-1, c, -1)
+    return feat.reshape(n, c, h * w).scatter(2, index, values).view(n, c, h, w)
