@@ -54,10 +54,13 @@ def coarse_to_fine_indices(indices: Tensor, coarse_size: Tuple[int, int],
                            fine_size: Tuple[int, int]) -> Tensor:
     """Map flat indices on the coarse grid to flat indices on the fine grid.
 
-    As the official module does, the stride ratio is ``H / h`` (heights only,
-    used for both axes), the coarse cell ``(x, y)`` maps to the fine pixel
-    ``(x * r, y * r)`` truncated towards zero, i.e. the **top-left** pixel of
-    its r x r block when r is an integer.
+    As the official module does, the stride ratio is ``r = H / h`` (heights
+    only, used for both axes) and the fine index is
+    ``trunc(x * r + y * r * W)`` for the coarse cell ``(x, y)``, computed in
+    float32. For an integer ratio that is the **top-left** pixel of the cell's
+    r x r block; for a non-integer ratio the truncation of the *sum* can land
+    a few pixels right of ``(trunc(x * r), trunc(y * r))`` (kept: the
+    official checkpoints were trained with it).
 
     Args:
         indices (Tensor): int64 flat indices into ``h * w``, any shape.
