@@ -34,13 +34,13 @@ def class_balanced_bce(logits: Tensor, target: Tensor) -> Tensor:
     if logits.numel() != target.numel():
         raise ValueError(f'edge logits hold {logits.numel()} pixels but the '
                          f'target holds {target.numel()}')
+    pos = target == 1
+    neg = target == 0
+    num_pos = pos.sum()
+    total = num_pos + neg.sum()
+    if total == 0:
+        return logits.sum() * 0
     with torch.no_grad():
-        pos = target == 1
-        neg = target == 0
-        num_pos = pos.sum()
-        total = num_pos + neg.sum()
-        if total == 0:
-            return logits.sum() * 0
         weight = torch.zeros_like(logits)
         weight[pos] = (total - num_pos).float() / total
         weight[neg] = num_pos.float() / total
