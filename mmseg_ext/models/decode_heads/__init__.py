@@ -1,4 +1,6 @@
+from .isd_head import ISDHead
 from .pf_head import PFHead
+from .refine_aspp_head import RefineASPPHead
 from .sf_head import SFHead
 
-__all__ = ['PFHead', 'SFHead']
+__all__ = ['ISDHead', 'PFHead', 'RefineASPPHead', 'SFHead']

@@ -1,1 +1,3 @@
-__all__ = []
+from .isdnet_encoder_decoder import ISDNetEncoderDecoder
+
+__all__ = ['ISDNetEncoderDecoder']

@@ -1,0 +1,166 @@
+"""Laplacian pyramid of an image: the shallow-branch input of ISDNet."""
+from typing import List
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+# 5x5 binomial kernel (outer product of [1, 4, 6, 4, 1]) / 256
+_BINOMIAL_1D = (1., 4., 6., 4., 1.)
+
+
+def gauss_kernel(channels: int,
+                 device=None,
+                 dtype=None) -> Tensor:
+    """Depthwise 5x5 binomial (Gaussian) kernel, normalised to sum 1.
+
+    ``Lap_Pyramid_Conv.gauss_kernel`` of the official ISDNet
+    (cedricgsh/ISDNet ``mmseg/models/decode_heads/isdhead.py``) builds the
+    same kernel once, on ``'cuda'``, in ``__init__``; here it is built per
+    call on the caller's device and dtype, so the pyramid runs on CPU and
+    any GPU and in half/bfloat16/float64.
+
+    Args:
+        channels (int): Number of image channels C (one filter per channel).
+        device (torch.device | str | None): Device of the kernel.
+        dtype (torch.dtype | None): Floating dtype of the kernel.
+
+    Returns:
+        Tensor: Shape (C, 1, 5, 5), every 5x5 slice summing to 1.
+    """
+    k1d = torch.tensor(_BINOMIAL_1D, device=device, dtype=torch.float64)
+    k2d = torch.outer(k1d, k1d) / 256.
+    return k2d.to(dtype or torch.get_default_dtype()).expand(
+        channels, 1, 5, 5).contiguous()
+
+
+def conv_gauss(img: Tensor, kernel: Tensor) -> Tensor:
+    """Blur each channel with ``kernel`` after 2-pixel reflect padding.
+
+    Args:
+        img (Tensor): Shape (N, C, H, W), H and W >= 3 (reflect padding by
+            2 needs more than 2 pixels).
+        kernel (Tensor): Shape (C, 1, 5, 5), e.g. from :func:`gauss_kernel`.
+
+    Returns:
+        Tensor: Shape (N, C, H, W).
+    """
+    img = F.pad(img, (2, 2, 2, 2), mode='reflect')
+    return F.conv2d(img, kernel, groups=img.shape[1])
+
+
+def pyr_downsample(img: Tensor) -> Tensor:
+    """Keep every second row and column, starting at 0.
+
+    Args:
+        img (Tensor): Shape (N, C, H, W).
+
+    Returns:
+        Tensor: Shape (N, C, ceil(H / 2), ceil(W / 2)).
+    """
+    return img[:, :, ::2, ::2]
+
+
+def pyr_upsample(img: Tensor, kernel: Tensor) -> Tensor:
+    """Zero-insertion upsampling by 2 followed by a ``4 * kernel`` blur.
+
+    Every input pixel lands on the even rows/columns of a zero map of twice
+    the size (what the official cat/view/permute sequence builds); the blur
+    with four times the kernel restores the mean brightness lost to the
+    three inserted zeros per pixel.
+
+    Args:
+        img (Tensor): Shape (N, C, h, w), h and w >= 2.
+        kernel (Tensor): Shape (C, 1, 5, 5).
+
+    Returns:
+        Tensor: Shape (N, C, 2h, 2w).
+    """
+    n, c, h, w = img.shape
+    up = img.new_zeros((n, c, 2 * h, 2 * w))
+    up[:, :, ::2, ::2] = img
+    return conv_gauss(up, 4 * kernel)
+
+
+def laplacian_pyramid(img: Tensor, num_high: int = 2) -> List[Tensor]:
+    """High-frequency residuals of a Laplacian pyramid, finest first.
+
+    Reproduces ``Lap_Pyramid_Conv.pyramid_decom`` of the official ISDNet
+    (CVPR 2022, shallow branch input; cedricgsh/ISDNet
+    ``mmseg/models/decode_heads/isdhead.py``). For each level, starting from
+    ``current = img``::
+
+        down = pyr_downsample(conv_gauss(current))
+        up = pyr_upsample(down)            # nearest-resized to current's
+                                           # size when that is odd
+        residual = current - up
+        current = down
+
+    Args:
+        img (Tensor): Image (the official code feeds the *normalised* image),
+            shape (N, C, H, W), floating dtype. The kernel is built on its
+            device and dtype.
+        num_high (int): Number of residual levels. Default: 2 (ISDNet).
+
+    Returns:
+        list[Tensor]: ``num_high`` tensors; level ``k`` has shape
+        (N, C, H_k, W_k) with ``H_0 = H`` and ``H_{k+1} = ceil(H_k / 2)``.
+
+    Raises:
+        ValueError: If ``img`` is not a 4-D floating tensor, ``num_high < 1``
+            or the image is too small for the reflect padding at the
+            coarsest level (every level needs H_k, W_k >= 3).
+    """
+    if img.dim() != 4 or not img.is_floating_point():
+        raise ValueError('laplacian_pyramid expects a floating (N, C, H, W) '
+                         f'tensor, got shape {tuple(img.shape)} and dtype '
+                         f'{img.dtype}')
+    if num_high < 1:
+        raise ValueError(f'num_high must be >= 1, got {num_high}')
+    h, w = img.shape[2:]
+    for level in range(num_high):
+        if min(h, w) < 3:
+            raise ValueError(
+                f'image of size {tuple(img.shape[2:])} is too small for a '
+                f'{num_high}-level Laplacian pyramid: level {level} is '
+                f'{h}x{w}, the 5x5 reflect-padded blur needs >= 3x3')
+        h, w = (h + 1) // 2, (w + 1) // 2
+    kernel = gauss_kernel(img.shape[1], device=img.device, dtype=img.dtype)
+    residuals = []
+    current = img
+    for _ in range(num_high):
+        down = pyr_downsample(conv_gauss(current, kernel))
+        up = pyr_upsample(down, kernel)
+        if up.shape[2:] != current.shape[2:]:
+            # official fallback for odd sizes: F.interpolate's default,
+            # nearest, back to the current level's size
+            up = F.interpolate(up, size=current.shape[2:])
+        residuals.append(current - up)
+        current = down
+    return residuals
+
+
+def laplacian_residual_input(img: Tensor, num_high: int = 2) -> Tensor:
+    """Residuals of :func:`laplacian_pyramid` stacked at full resolution.
+
+    The shallow-branch input of ISDNet (``ISDHead.forward``): coarser
+    residuals are resized to the finest one with bilinear interpolation,
+    ``align_corners=False``, and all are concatenated along channels, finest
+    first.
+
+    Args:
+        img (Tensor): Shape (N, C, H, W), see :func:`laplacian_pyramid`.
+        num_high (int): Number of residual levels. Default: 2.
+
+    Returns:
+        Tensor: Shape (N, C * num_high, H, W).
+
+    Raises:
+        ValueError: As :func:`laplacian_pyramid`.
+    """
+    residuals = laplacian_pyramid(img, num_high)
+    size = residuals[0].shape[2:]
+    return torch.cat([residuals[0]] + [
+        F.interpolate(r, size=size, mode='bilinear', align_corners=False)
+        for r in residuals[1:]
+    ], dim=1)
