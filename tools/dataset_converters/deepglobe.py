@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Lay out DeepGlobe Land Cover for ``DeepGlobeDataset`` by the FCtL/GLNet split.
+"""DeepGlobe Land Cover -> ``DeepGlobeDataset`` layout by the FCtL/GLNet split.
 
 Input: the official download (``land-train`` / Kaggle
 ``deepglobe-land-cover-classification-dataset``), whose ``train/`` folder holds
@@ -226,7 +226,8 @@ def parse_args(argv=None):
                         help='folder with train.txt, crossvali.txt, test.txt'
                         ' (VITA-Group/GLNet)')
     parser.add_argument('-o', '--out-dir', default='data/deepglobe_landcover')
-    parser.add_argument('--splits', nargs='+', default=['train', 'val', 'test'],
+    parser.add_argument('--splits', nargs='+',
+                        default=['train', 'val', 'test'],
                         choices=['train', 'val', 'test'])
     parser.add_argument('--copy', action='store_true',
                         help='copy images instead of hard-linking them')

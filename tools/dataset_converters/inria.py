@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Lay out Inria Aerial Image Labeling for ``InriaAerialDataset`` by FCtL's split.
+"""Inria Aerial -> ``InriaAerialDataset`` layout by FCtL's split.
 
 Input: the official download (``AerialImageDataset/``), whose ``train/`` folder
 holds 180 tiles of 5000x5000 at 30 cm (austin, chicago, kitsap, tyrol-w,
@@ -166,7 +166,8 @@ def parse_args(argv=None):
                         help='folder with train.txt, crossvali.txt, test.txt'
                         ' (liqiokkk/FCtL txt_1/)')
     parser.add_argument('-o', '--out-dir', default='data/inria_aerial')
-    parser.add_argument('--splits', nargs='+', default=['train', 'val', 'test'],
+    parser.add_argument('--splits', nargs='+',
+                        default=['train', 'val', 'test'],
                         choices=['train', 'val', 'test'])
     parser.add_argument('--copy', action='store_true',
                         help='copy images instead of hard-linking them')

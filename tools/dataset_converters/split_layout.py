@@ -27,7 +27,11 @@ import numpy as np
 from mmengine.utils import track_parallel_progress, track_progress
 
 # split name -> list file, as GLNet / FCtL (txt_1/) publish them
-SPLIT_FILES = {'train': 'train.txt', 'val': 'crossvali.txt', 'test': 'test.txt'}
+SPLIT_FILES = {
+    'train': 'train.txt',
+    'val': 'crossvali.txt',
+    'test': 'test.txt'
+}
 
 
 class Tile(NamedTuple):
