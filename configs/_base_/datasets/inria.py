@@ -1,7 +1,8 @@
 # Inria Aerial as ISDNet trains and tests it: 5000x5000 tiles resized by 0.8,
 # random 2000x2000 crops, whole-image test at the full 5000x5000. Every value
 # is from the official cedricgsh/ISDNet
-# configs/_base_/datasets/aeril_2500x2500.py (mmseg 0.16), written in mmseg 1.x terms. Prepare the data with
+# configs/_base_/datasets/aeril_2500x2500.py (mmseg 0.16), written in mmseg
+# 1.x terms. Prepare the data with
 #   python tools/dataset_converters/inria.py DOWNLOAD \
 #       --splits-dir FCTL_TXT_1 -o data/inria_aerial
 # (126 train / 27 val / 27 test tiles, FCtL's txt_1/ split).
