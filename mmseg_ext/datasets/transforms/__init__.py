@@ -1,1 +1,4 @@
-__all__ = []
+from .edge import GenerateBoundary, boundary_from_label
+from .gaussian_blur import RandomGaussianBlur
+
+__all__ = ['GenerateBoundary', 'boundary_from_label', 'RandomGaussianBlur']
