@@ -1,0 +1,283 @@
+"""Numerical parity of our ISDNet with the official cedricgsh/ISDNet code.
+
+``tests/data/isdnet_golden.pth`` was produced outside this repository by the
+official modules (commit 7341335; mmcv 1.x imports stubbed, SyncBN -> BN,
+the Gaussian kernel built on CPU), float32, eval mode:
+
+* ``lap``: ``Lap_Pyramid_Conv.pyramid_decom`` on even, odd, tiny (5x7) and
+  3-level inputs;
+* ``raf``: one ``RelationAwareFusion(128, ext=4)`` (non-zero gates);
+* ``shallow_imagenet``: the official ``ShallowNet(in_channels=6)`` after its
+  ``init_weight`` loaded a synthetic STDC813 ImageNet file (the first conv
+  duplicated to 6 channels), on a 6-channel input;
+* ``isd_head``: a whole official ``ISDHead`` (7 classes) on a 64x96 image
+  and a 1/32 context: test logits and every training output (main, both
+  auxiliary logits, reconstruction and feature-affinity losses);
+* ``full``: the official ``EncoderDecoderRefine.encode_decode`` (nearest x4
+  downsample, ResNet-18-V1c, ``RefineASPPHead``, ``ISDHead``, final resize).
+
+Weights are not stored: :func:`det_fill` regenerates them (RNG-free) in the
+official key order recorded in the fixture, BN statistics included; aliases
+(the official ``stdc_net.x*`` keys) share their ``features`` tensor. Our
+modules receive them through ``tools/model_converters/isdnet2mmseg.py``.
+"""
+import functools
+import importlib.util
+import math
+import os.path as osp
+from collections import OrderedDict
+
+import pytest
+import torch
+
+from mmseg_ext.models.backbones.stdc_shallow_net import STDCShallowNet
+from mmseg_ext.models.decode_heads.isd_head import (ISDHead,
+                                                    RelationAwareFusion)
+from mmseg_ext.models.utils.laplacian_pyramid import laplacian_pyramid
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+GOLDEN = osp.join(ROOT, 'tests', 'data', 'isdnet_golden.pth')
+CONVERTER = osp.join(ROOT, 'tools', 'model_converters', 'isdnet2mmseg.py')
+DEEPGLOBE_CFG = osp.join(ROOT, 'configs', 'isdnet',
+                         'isdnet_r18-d8_4xb2-80k_deepglobe-1224x1224.py')
+BN = dict(type='BN', requires_grad=True)
+TOL = 1e-5
+
+
+def _load_converter():
+    spec = importlib.util.spec_from_file_location('isdnet2mmseg', CONVERTER)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+conv = _load_converter()
+
+
+@pytest.fixture(scope='module')
+def golden():
+    return torch.load(GOLDEN, map_location='cpu', weights_only=True)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    # busy 2-core box: OpenMP spin-waiting makes multi-threaded convs slower
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _max_diff(name, ours, ref):
+    assert ours.shape == ref.shape, (name, ours.shape, ref.shape)
+    diff = (ours - ref).abs().max().item()
+    print(f'{name}: max abs diff {diff:.3e} (|ref| max '
+          f'{ref.abs().max().item():.3f})')
+    return diff
+
+
+def det_fill(shape, salt, kind):
+    """RNG-free weights, identical to the ones the fixture was made with."""
+    n = math.prod(shape)
+    base = torch.sin(
+        torch.arange(n, dtype=torch.float64) * 0.7548776662 +
+        salt * 1.3247179572 + 0.5)
+    scale = {
+        'conv': lambda: base * math.sqrt(2.0 / (n // shape[0])),
+        'linear': lambda: base * math.sqrt(1.0 / shape[1]),
+        'bias': lambda: base * 0.1,
+        'gate': lambda: 0.5 + 0.25 * base,
+        'bn_weight': lambda: 1.0 + 0.2 * base,
+        'bn_bias': lambda: 0.1 * base,
+        'running_mean': lambda: 0.1 * base,
+        'running_var': lambda: 1.0 + 0.5 * base,
+    }
+    return scale[kind]().to(torch.float32).reshape(shape)
+
+
+def _kind(key, shapes):
+    leaf = key.rsplit('.', 1)[-1]
+    if leaf in ('running_mean', 'running_var'):
+        return leaf
+    if '.' in key and key.rsplit('.', 1)[0] + '.running_mean' in shapes:
+        return 'bn_weight' if leaf == 'weight' else 'bn_bias'
+    return {4: 'conv', 2: 'linear'}.get(
+        len(shapes[key]), 'gate' if leaf in ('g1', 'g2') else 'bias')
+
+
+def official_state_dict(case):
+    """Rebuild the official-layout weights of a fixture case."""
+    shapes = case['shapes']
+    aliases = case.get('aliases', {})
+    sd = OrderedDict()
+    for salt, key in enumerate(case['keys']):
+        if key in aliases:
+            sd[key] = sd[aliases[key]]
+        elif key.endswith('num_batches_tracked'):
+            sd[key] = torch.tensor(0, dtype=torch.long)
+        else:
+            sd[key] = det_fill(tuple(shapes[key]), salt, _kind(key, shapes))
+    return sd
+
+
+def _strip(sd, prefix):
+    return OrderedDict((k[len(prefix):], v) for k, v in sd.items()
+                       if k.startswith(prefix))
+
+
+@functools.lru_cache(maxsize=None)
+def _build(cfg_path):
+    from mmengine.config import Config
+    from mmengine.model import revert_sync_batchnorm
+
+    from mmseg.registry import MODELS
+    cfg = Config.fromfile(cfg_path)
+    cfg.model.pretrained = None
+    cfg.model.refine_head.shallow_net.init_cfg = None
+    return revert_sync_batchnorm(MODELS.build(cfg.model))
+
+
+# ------------------------------------------------------------ pyramid ----
+@pytest.mark.parametrize('case', ['even', 'odd', 'tiny', 'three'])
+def test_laplacian_pyramid_parity(golden, case):
+    data = golden['lap'][case]
+    ours = laplacian_pyramid(data['img'], data['num_high'])
+    assert len(ours) == len(data['residuals']) == data['num_high']
+    for level, (o, r) in enumerate(zip(ours, data['residuals'])):
+        assert _max_diff(f'lap[{case}] level {level}', o, r) <= TOL
+
+
+# ---------------------------------------------------------------- RAF ----
+def test_raf_parity(golden):
+    gold = golden['raf']
+    raf = RelationAwareFusion(128, 512, norm_cfg=BN).eval()
+    converted = conv.convert_isdnet(
+        {f'refine_head.fuse16.{k}': v
+         for k, v in official_state_dict(gold).items()})
+    raf.load_state_dict(_strip(converted, 'refine_head.fuse16.'), strict=True)
+    assert raf.spatial_gate.item() != 0 and raf.context_gate.item() != 0
+    with torch.no_grad():
+        s, c, out = raf(gold['spatial'], gold['context'])
+    assert _max_diff('RAF s_feat', s, gold['s_feat']) <= TOL
+    assert _max_diff('RAF c_feat', c, gold['c_feat']) <= TOL
+    assert _max_diff('RAF out', out, gold['out']) <= TOL
+
+
+# ------------------------------------------------------- shallow net ----
+def _write_imagenet(golden, path, layout):
+    gold = golden['shallow_imagenet']
+    sd = official_state_dict(gold)
+    assert sd['features.0.conv.weight'].shape[1] == 3
+    if layout == 'mmseg':  # mmseg's stdc1 checkpoint: stages.* keys
+        from mmseg_ext.models.backbones.stdc_shallow_net import \
+            stdc_official_to_stages
+        sd = stdc_official_to_stages(sd)
+    torch.save({'state_dict': sd}, path)
+
+
+@pytest.mark.parametrize('layout', ['official', 'mmseg'])
+def test_shallow_net_imagenet_init_parity(golden, tmp_path, layout):
+    """ImageNet STDC1 load with the stem duplicated to 6 channels."""
+    ckpt = tmp_path / 'stdc1.pth'
+    _write_imagenet(golden, ckpt, layout)
+    net = STDCShallowNet(
+        6, norm_cfg=BN,
+        init_cfg=dict(type='Pretrained', checkpoint=str(ckpt)))
+    net.init_weights()
+    net.eval()
+    w = net.stages[0].conv.weight
+    assert torch.equal(w[:, :3], w[:, 3:])  # duplicated, not halved
+    gold = golden['shallow_imagenet']
+    with torch.no_grad():
+        f8, f16 = net(gold['input'])
+    assert _max_diff('shallow feat8', f8, gold['feat8']) <= TOL
+    assert _max_diff('shallow feat16', f16, gold['feat16']) <= TOL
+
+
+def test_converter_stdc_imagenet_matches_model_init(golden, tmp_path):
+    src = tmp_path / 'STDCNet813M_73.91.tar'
+    _write_imagenet(golden, src, 'official')
+    dst = tmp_path / 'shallow6.pth'
+    assert conv.main([str(src), str(dst), '--stdc-imagenet']) == 0
+    saved = torch.load(dst, weights_only=True)['state_dict']
+    net = STDCShallowNet(6, norm_cfg=BN)
+    assert saved.keys() == net.state_dict().keys()  # stage 3, fc dropped
+    net.load_state_dict(saved, strict=True)
+    net.eval()
+    gold = golden['shallow_imagenet']
+    with torch.no_grad():
+        f8, f16 = net(gold['input'])
+    assert _max_diff('converted feat16', f16, gold['feat16']) <= TOL
+
+
+# ----------------------------------------------------------- ISDHead ----
+def _isd_head(golden):
+    head = ISDHead(num_classes=7, norm_cfg=BN,
+                   shallow_net=dict(type='STDCShallowNet', norm_cfg=BN))
+    converted = conv.convert_isdnet(
+        {f'refine_head.{k}': v
+         for k, v in official_state_dict(golden['isd_head']).items()})
+    head.load_state_dict(_strip(converted, 'refine_head.'), strict=True)
+    head.eval()
+    return head
+
+
+def test_isd_head_parity(golden):
+    gold = golden['isd_head']
+    head = _isd_head(golden)
+    with torch.no_grad():
+        logits = head(gold['img'], gold['context'])
+        train = head.forward_train(gold['img'], gold['context'])
+    assert _max_diff('ISDHead logits', logits, gold['logits']) <= TOL
+    assert _max_diff('ISDHead train logits', train['seg'],
+                     gold['logits_train']) <= TOL
+    # official output_aux16 = conv_seg_aux_16(1/8 context): our aux8
+    assert _max_diff('ISDHead aux 1/8', train['aux8'], gold['aux16']) <= TOL
+    assert _max_diff('ISDHead aux 1/16', train['aux16'], gold['aux8']) <= TOL
+    from mmseg_ext.models.decode_heads.isd_head import (
+        feature_affinity_loss, image_recon_loss)
+    recon = image_recon_loss(train['sr'], train['sr_target'], 0.1)
+    fa = feature_affinity_loss(gold['context'], train['sr_feats'], 1.0)
+    assert _max_diff('recon loss', recon, gold['recon_loss']) <= TOL
+    # relative: the affinity L1 is a mean of O(1)..O(C) Gram entries
+    assert _max_diff('affinity loss', fa,
+                     gold['fa_loss']) <= TOL * gold['fa_loss'].item()
+
+
+# ---------------------------------------------------------- segmentor ----
+def test_full_segmentor_parity(golden):
+    """Our encode_decode (predict path) vs the official one, R-18 config."""
+    gold = golden['full']
+    model = _build(DEEPGLOBE_CFG)
+    converted = conv.convert_isdnet(official_state_dict(gold))
+    model.load_state_dict(converted, strict=True)
+    model.eval()
+    img = gold['img']
+    with torch.no_grad():
+        aspp_logits, _ = model.decode_head.forward_with_context(
+            model.extract_feat(img))
+        tensor_out = model(img, mode='tensor')
+        seg = model.encode_decode(img, [dict(img_shape=img.shape[2:])])
+    assert _max_diff('ASPP logits', aspp_logits, gold['aspp_logits']) <= TOL
+    assert _max_diff('refine logits (tensor mode)', tensor_out,
+                     gold['refine_logits']) <= TOL
+    assert _max_diff('seg logits (full res)', seg, gold['seg_logits']) <= TOL
+
+
+def test_official_keys_map_onto_every_config_key(golden):
+    """Each official key has a home and each of our keys an official one."""
+    gold = golden['full']
+    shapes = {k: tuple(s) for k, s in gold['shapes'].items()}
+    sd = {k: torch.zeros(s, device='meta') for k, s in shapes.items()}
+    sd.update({k: sd[v] for k, v in gold['aliases'].items()})
+    converted, unknown, aliases = conv.convert_isdnet_with_report(sd)
+    assert unknown == []
+    assert sorted(aliases) == sorted(gold['aliases'])
+    assert all('.x2.' in k or '.x4.' in k or '.x8.' in k or '.x16.' in k
+               for k in aliases)
+    own = {k: tuple(v.shape)
+           for k, v in _build(DEEPGLOBE_CFG).state_dict().items()}
+    ours = {k: tuple(v.shape) for k, v in converted.items()}
+    assert sorted(own.keys() - ours.keys()) == []  # missing
+    assert sorted(ours.keys() - own.keys()) == []  # unexpected
+    assert ours == own
