@@ -291,8 +291,8 @@ def test_bad_downloads_are_refused(src, tmp_path, capsys):
                        r"masks without an image: \['P0005'\]"):
         isaid.find_pairs(str(dl), 'train')
     cv2.imwrite(str(dl / 'train' / 'images' / 'P0005.png'), rgb)
-    with pytest.raises(ValueError, match=r"without a colour mask .*: \['P0006'\]"
-                       r"; masks without an image: \[\]"):
+    with pytest.raises(ValueError, match=r"without a colour mask .*: "
+                       r"\['P0006'\]; masks without an image: \[\]"):
         isaid.find_pairs(str(dl), 'train')
     # ... unless excluded, as the official P1527/P1530
     assert [p.stem for p in isaid.find_pairs(
@@ -316,3 +316,16 @@ def test_bad_downloads_are_refused(src, tmp_path, capsys):
     with pytest.raises(ValueError, match='another output folder'):
         isaid.convert(str(dl), out, splits=['train'], exclude=['P0006'],
                       stride=256)
+
+
+def test_test_split_has_images_only(src, tmp_path):
+    (tmp_path / 'dl' / 'test' / 'images').mkdir(parents=True)
+    shutil.copy(osp.join(src, 'val', 'images', 'P0003.png'),
+                tmp_path / 'dl' / 'test' / 'images')
+    out = tmp_path / 'out'
+    summary = isaid.convert(str(tmp_path / 'dl'), str(out), splits=['test'])
+    assert summary['test'] == dict(images=1, written=4, skipped=0)
+    assert _outputs(str(out)) == ['.isaid_converter.json'] + [
+        f'img_dir/test/P0003_{n}.png' for n in
+        ('0_896_0_896', '0_896_251_1147', '127_1023_0_896',
+         '127_1023_251_1147')]

@@ -53,8 +53,9 @@ So the patch counts differ from mmseg's documented 33978/11644.
 
 Input (``SRC``), either as downloaded or unzipped, per split folder::
 
-    SRC/train/images/part1.zip ... part3.zip   (DOTA: images/P0000.png ...)
-    SRC/train/Semantic_masks/images.zip        (images/P0000_instance_color_RGB.png)
+    SRC/train/images/part1.zip ... part3.zip  (DOTA: images/P0000.png ...)
+    SRC/train/Semantic_masks/images.zip
+                                (images/P0000_instance_color_RGB.png ...)
     SRC/val/images/part1.zip,  SRC/val/Semantic_masks/images.zip
     SRC/test/images/part1.zip, part2.zip       (no masks; --splits test)
 
