@@ -1,0 +1,57 @@
+"""tools/fps_test.py runs the two-branch ISDNet next to its DeepLabV3 baseline
+(tensor-mode forward, FLOPs analysis, one table). Tiny input, no timing."""
+import importlib.util
+import os.path as osp
+
+import pytest
+import torch
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+ISDNET = 'configs/isdnet/isdnet_r18-d8_4xb2-80k_deepglobe-1224x1224.py'
+DEEPLAB = 'configs/isdnet/deeplabv3_r18-d8_4xb2-80k_deepglobe-1224x1224.py'
+
+
+@pytest.fixture(scope='module')
+def fps_test():
+    spec = importlib.util.spec_from_file_location(
+        'fps_test', osp.join(ROOT, 'tools', 'fps_test.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(autouse=True)
+def _repo_root_one_thread(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_isdnet_and_baseline_in_one_table(fps_test, monkeypatch, capsys):
+    outputs = []
+    revert = fps_test.revert_sync_batchnorm
+
+    def spy(model):
+        model = revert(model)
+        model.register_forward_hook(
+            lambda m, args, out: outputs.append((type(m).__name__,
+                                                 tuple(out.shape))))
+        return model
+
+    monkeypatch.setattr(fps_test, 'revert_sync_batchnorm', spy)
+    rows = fps_test.main(f'{ISDNET} {DEEPLAB} --height 64 --width 96 '
+                         '--device cpu --warmup 0 --iters 1'.split())
+    table = capsys.readouterr().out
+    assert [r['config'] for r in rows] == [
+        osp.splitext(osp.basename(p))[0] for p in (ISDNET, DEEPLAB)]
+    assert all(r['gflops'] and r['gflops'] > 0 for r in rows)
+    assert all(f'| {r["config"]} | 64x96 |' in table for r in rows)
+    # tensor mode: ISDNet's refined logits at 1/8 of the full input (both
+    # branches ran), DeepLabV3's ASPP logits at its output stride 8
+    assert ('ISDNetEncoderDecoder', (1, 7, 8, 12)) in outputs
+    assert ('EncoderDecoder', (1, 7, 8, 12)) in outputs
+    # the shallow branch and the RAF add parameters on top of the deep one
+    isd, deeplab = rows
+    assert isd['params'] > deeplab['params']
