@@ -79,8 +79,11 @@ def test_published_settings(path, dataset, classes, crop, batch, iters):
     assert model.auxiliary_head.in_index == 2
     assert {model[h].num_classes for h in
             ('decode_head', 'refine_head', 'auxiliary_head')} == {classes}
-    assert model.norm_cfg.type == 'SyncBN' if 'norm_cfg' in model else True
-    assert model.backbone.norm_cfg.type == 'SyncBN'
+    assert {model.backbone.norm_cfg.type, model.decode_head.norm_cfg.type,
+            model.refine_head.norm_cfg.type,
+            model.refine_head.shallow_net.norm_cfg.type} == {'SyncBN'}
+    assert model.refine_head.shallow_net.init_cfg.type == 'Pretrained'
+    assert model.pretrained == 'open-mmlab://resnet18_v1c'
     assert model.data_preprocessor.size == crop
     assert model.test_cfg.mode == 'whole'
     # the official code's lr, not the paper's 0.001 (cedricgsh/ISDNet#18)
@@ -151,7 +154,7 @@ def test_loss_keys_and_gradients_reach_both_branches():
     assert model.backbone.layer4[1].bn2.weight.grad.abs().sum() > 0
 
 
-def test_deep_branch_sees_the_nearest_downsampled_image(monkeypatch):
+def test_deep_branch_sees_the_nearest_downsampled_image():
     model = _build(DEEPGLOBE).eval()
     seen = []
     model.backbone.register_forward_pre_hook(

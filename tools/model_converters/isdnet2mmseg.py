@@ -24,7 +24,7 @@ Official key (``module.`` stripped)      ->  mmseg_ext key::
     refine_head.fuse{8,16}.g1 / g2         -> .spatial_gate / .context_gate
     refine_head.fuse{8,16}.context_head.*  -> .context_conv.*
     refine_head.fuse{8,16}.{spatial,context}_{mlp,att}.*, smooth.* -> same
-    refine_head.sr_decoder.conv{1,2,3}.*   -> refine_head.sr_decoder.convs.{0,1,2}.*
+    refine_head.sr_decoder.conv{1,2,3}.*   -> ...sr_decoder.convs.{0,1,2}.*
     refine_head.sr_decoder.conv_sr.*, refine_head.conv_seg.* -> same
 
 The official ``Reducer`` (``refine_head.reduce.*``, unused by the official
@@ -175,7 +175,8 @@ def map_key(key: str):
     m = _FEATURE.fullmatch(key)
     if m and _STDC_BLOCK.fullmatch(m['rest']):
         stage = _FEATURE_TO_STAGE[int(m['i'])]
-        return f'refine_head.shallow_net.stages.{stage}.{_stdc_rest(m["rest"])}'
+        rest = _stdc_rest(m['rest'])
+        return f'refine_head.shallow_net.stages.{stage}.{rest}'
     for pattern, repl in _RULES:
         if pattern.fullmatch(key):
             return pattern.sub(repl, key)

@@ -334,8 +334,9 @@ class ISDHead(BaseDecodeHead):
         affinity_loss_weight (float): Weight of the feature-affinity L1.
             Default: 1.0.
         **kwargs: :class:`BaseDecodeHead` arguments (``num_classes``,
-            ``dropout_ratio``, ``norm_cfg``, ``loss_decode`` ...); the auxiliary
-            classifiers use the same ``loss_decode`` as the main one.
+            ``dropout_ratio``, ``norm_cfg``, ``loss_decode`` ...); the
+            auxiliary classifiers use the same ``loss_decode`` as the main
+            one.
 
     Inputs: ``img`` (N, in_channels, H, W) and ``context`` (N, C, h, w)
     (the deep feature, h ~ H/32). Output logits (N, num_classes, H/8, W/8)
