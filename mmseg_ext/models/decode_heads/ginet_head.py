@@ -268,6 +268,7 @@ class GINetHead(BaseDecodeHead):
                 logger='current', level=logging.WARNING)
             table = torch.zeros(self.num_classes, embedding_dim)
         else:
+            class_embeddings = osp.normpath(class_embeddings)
             table = torch.from_numpy(
                 load_class_embeddings(class_embeddings, self.num_classes))
         self.class_embeddings_file = class_embeddings

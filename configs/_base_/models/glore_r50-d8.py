@@ -1,0 +1,59 @@
+# GloRe (arXiv 1811.12814): dilated ResNet-50-D8 (deep stem, output stride
+# 8), GloRe head (512 channels, one GloRe unit with 64 nodes / 128 states) and
+# an FCN auxiliary head on res4 with weight 0.4, as SemSegPaddle's `glore`
+# (PaddlePaddle/Research CV/SemSegPaddle/src/models/modeling/glore.py).
+custom_imports = dict(imports=['mmseg_ext'], allow_failed_imports=False)
+norm_cfg = dict(type='SyncBN', requires_grad=True)
+data_preprocessor = dict(
+    type='SegDataPreProcessor',
+    mean=[123.675, 116.28, 103.53],
+    std=[58.395, 57.12, 57.375],
+    bgr_to_rgb=True,
+    pad_val=0,
+    seg_pad_val=255)
+model = dict(
+    type='EncoderDecoder',
+    data_preprocessor=data_preprocessor,
+    pretrained='open-mmlab://resnet50_v1c',
+    backbone=dict(
+        type='ResNetV1c',
+        depth=50,
+        num_stages=4,
+        out_indices=(0, 1, 2, 3),
+        dilations=(1, 1, 2, 4),
+        strides=(1, 2, 1, 1),
+        norm_cfg=norm_cfg,
+        norm_eval=False,
+        style='pytorch',
+        contract_dilation=True),
+    decode_head=dict(
+        type='GloReHead',
+        in_channels=2048,
+        in_index=3,
+        channels=512,
+        num_mid=64,
+        normalize=False,
+        # SemSegPaddle: 1x1 reduction on Cityscapes, 3x3 on Pascal Context
+        kernel_size=1,
+        padding=0,
+        dropout_ratio=0.1,
+        num_classes=19,
+        norm_cfg=norm_cfg,
+        align_corners=False,
+        loss_decode=dict(
+            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
+    auxiliary_head=dict(
+        type='FCNHead',
+        in_channels=1024,
+        in_index=2,
+        channels=256,
+        num_convs=1,
+        concat_input=False,
+        dropout_ratio=0.1,
+        num_classes=19,
+        norm_cfg=norm_cfg,
+        align_corners=False,
+        loss_decode=dict(
+            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.4)),
+    train_cfg=dict(),
+    test_cfg=dict(mode='whole'))

@@ -1,0 +1,30 @@
+# GloRe R-101 on Cityscapes as SemSegPaddle's glore_res101_cityscapes.yaml
+# (78.4 mIoU val single scale, reported): 4 GPUs x 2 images, 769x769 crops,
+# SGD lr 0.01 / momentum 0.9 / wd 4e-5, poly 0.9 to 0, 80 epochs
+# (2975 / 8 x 80 = 29,750 iterations, rounded to 30k), multi-grid (1, 2, 4),
+# sliding-window test with 769 crops.
+_base_ = [
+    '../_base_/models/glore_r50-d8.py',
+    'mmseg::_base_/datasets/cityscapes_769x769.py',
+    'mmseg::_base_/default_runtime.py',
+    'mmseg::_base_/schedules/schedule_80k.py',
+]
+crop_size = (769, 769)
+data_preprocessor = dict(size=crop_size)
+model = dict(
+    data_preprocessor=data_preprocessor,
+    pretrained='open-mmlab://resnet101_v1c',
+    backbone=dict(depth=101, multi_grid=(1, 2, 4)),
+    # fluid's resize_bilinear aligns corners
+    decode_head=dict(align_corners=True),
+    auxiliary_head=dict(align_corners=True),
+    test_cfg=dict(mode='slide', crop_size=(769, 769), stride=(513, 513)))
+optimizer = dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=4e-5)
+optim_wrapper = dict(type='OptimWrapper', optimizer=optimizer, clip_grad=None)
+param_scheduler = [
+    dict(type='PolyLR', eta_min=0.0, power=0.9, begin=0, end=30000,
+         by_epoch=False)
+]
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=30000, val_interval=3000)
+default_hooks = dict(
+    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=3000))

@@ -1,0 +1,45 @@
+# GloRe R-101 on Pascal Context (59 classes, background ignored) as
+# SemSegPaddle's glore_res101_pascalcontext.yaml (48.4 mIoU val single scale,
+# reported): 4 GPUs x 4 images, 520x520 crops from a 520 base size scaled
+# 0.5-2.0, SGD lr 0.005 / momentum 0.9 / wd 4e-5, poly 0.9 to 0, 80 epochs
+# (4998 / 16 x 80 = 24,990 iterations, rounded to 25k), multi-grid (1, 2, 4),
+# 3x3 reduction conv without padding (fluid's default), sliding-window test.
+_base_ = [
+    '../_base_/models/glore_r50-d8.py',
+    'mmseg::_base_/datasets/pascal_context_59.py',
+    'mmseg::_base_/default_runtime.py',
+    'mmseg::_base_/schedules/schedule_80k.py',
+]
+crop_size = (520, 520)
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations', reduce_zero_label=True),
+    dict(
+        type='RandomResize',
+        scale=(520, 520),
+        ratio_range=(0.5, 2.0),
+        keep_ratio=True),
+    dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PhotoMetricDistortion'),
+    dict(type='PackSegInputs')
+]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+data_preprocessor = dict(size=crop_size)
+model = dict(
+    data_preprocessor=data_preprocessor,
+    pretrained='open-mmlab://resnet101_v1c',
+    backbone=dict(depth=101, multi_grid=(1, 2, 4)),
+    decode_head=dict(
+        kernel_size=3, padding=0, num_classes=59, align_corners=True),
+    auxiliary_head=dict(num_classes=59, align_corners=True),
+    test_cfg=dict(mode='slide', crop_size=(520, 520), stride=(347, 347)))
+optimizer = dict(type='SGD', lr=0.005, momentum=0.9, weight_decay=4e-5)
+optim_wrapper = dict(type='OptimWrapper', optimizer=optimizer, clip_grad=None)
+param_scheduler = [
+    dict(type='PolyLR', eta_min=0.0, power=0.9, begin=0, end=25000,
+         by_epoch=False)
+]
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=25000, val_interval=2500)
+default_hooks = dict(
+    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=2500))
