@@ -169,8 +169,12 @@ def test_deep_branch_sees_the_nearest_downsampled_image():
     assert out.shape == (1, 7, 9, 12)  # shallow branch at 1/8 of 70x90
 
 
-def test_whole_image_predict_at_full_resolution():
+@pytest.mark.parametrize('mode', ['whole', 'slide'])
+def test_predict_at_full_resolution(mode):
     model = _build(INRIA).eval()
+    if mode == 'slide':  # encode_decode also serves mmseg's slide inference
+        model.test_cfg = Config(
+            dict(mode='slide', crop_size=(64, 96), stride=(48, 64)))
     h, w = 100, 150  # not a multiple of 32
     samples = _samples([torch.zeros(h, w, dtype=torch.long)] * 2)
     with torch.no_grad():
