@@ -142,6 +142,10 @@ def test_head_shapes_for_both_reduction_kernels():
     head3 = _head(kernel_size=3, padding=0).eval()
     assert head3(x).shape == (2, 5, 7, 9)
     assert _head(kernel_size=3, padding=1).eval()(x).shape == (2, 5, 9, 11)
+    # without a norm for the convs the unit keeps its official BN
+    bare = _head(norm_cfg=None).eval()
+    assert isinstance(bare.glore.blocker, nn.BatchNorm2d)
+    assert bare(x).shape == (2, 5, 9, 11)
 
 
 def test_head_loss_names_a_bad_label_file():

@@ -293,7 +293,8 @@ class GINetHead(BaseDecodeHead):
             num_state=num_state,
             num_node=num_node,
             num_classes=self.num_classes,
-            norm_cfg=self.norm_cfg)
+            # the unit's BN belongs to the block even if the convs have none
+            norm_cfg=self.norm_cfg or dict(type='BN'))
         if loss_sc is not None:
             self.loss_sc = MODELS.build(loss_sc)
             self.semantic_centroid = nn.Parameter(

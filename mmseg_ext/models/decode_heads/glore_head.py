@@ -187,7 +187,8 @@ class GloReHead(BaseDecodeHead):
             self.channels,
             num_mid,
             normalize=normalize,
-            norm_cfg=self.norm_cfg,
+            # the blocker BN belongs to the unit even if the convs have none
+            norm_cfg=self.norm_cfg or dict(type='BN'),
             zero_init_norm=zero_init_norm)
 
     def forward(self, inputs: Sequence[Tensor]) -> Tensor:
