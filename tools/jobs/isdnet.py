@@ -1,4 +1,4 @@
-"""ISDNet on the real DeepGlobe and Inria samples: convert -> train -> test -> FPS.
+"""ISDNet on the real DeepGlobe and Inria samples: convert, train, test, FPS.
 
 1. The samples are laid out by the dataset converters, as users do
    (``tools/dataset_converters/{deepglobe,inria}.py``) into ``work/data``:
