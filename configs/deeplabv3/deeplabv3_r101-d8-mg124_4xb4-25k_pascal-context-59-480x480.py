@@ -18,9 +18,11 @@ data_preprocessor = dict(size=crop_size)
 model = dict(
     data_preprocessor=data_preprocessor,
     pretrained='open-mmlab://resnet101_v1c',
-    # SemSegPaddle resnet.py: layer3/layer4 dilated 2/4 in every block
-    # (no contracted first dilation), layer4 multi-grid 4 x (1, 2, 4)
-    backbone=dict(depth=101, multi_grid=(1, 2, 4), contract_dilation=False),
+    # SemSegPaddle resnet.py: layer3 dilated 2 in every block (no
+    # contracted first dilation), layer4 multi-grid 4 x (1, 2, 4); mmseg's
+    # multi_grid holds the absolute dilations
+    backbone=dict(
+        depth=101, multi_grid=(4, 8, 16), contract_dilation=False),
     decode_head=dict(num_classes=59, align_corners=True),
     auxiliary_head=dict(num_classes=59, align_corners=True),
     test_cfg=dict(mode='slide', crop_size=crop_size, stride=(160, 160)))
