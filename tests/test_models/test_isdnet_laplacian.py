@@ -37,17 +37,28 @@ def test_gauss_kernel_is_normalised_binomial():
         == 'meta'
 
 
+@pytest.mark.parametrize('dtype,tol', [(torch.float64, 1e-12),
+                                       (torch.float32, 1e-6)])
+def test_separable_blur_is_the_official_depthwise_conv(dtype, tol):
+    img = _img(2, 3, 9, 13, dtype=dtype)
+    for scale in (1., 4.):
+        ref = F.conv2d(F.pad(img, (2, 2, 2, 2), mode='reflect'),
+                       scale * gauss_kernel(3, dtype=dtype), groups=3)
+        out = conv_gauss(img, scale)
+        assert out.dtype == dtype and out.shape == img.shape
+        assert (out - ref).abs().max() < tol
+
+
 def test_upsample_inserts_zeros_then_blurs_with_four_times_the_kernel():
     x = _img(1, 2, 4, 5)
-    k = gauss_kernel(2)
     up = torch.zeros(1, 2, 8, 10)
     up[:, :, ::2, ::2] = x
-    torch.testing.assert_close(pyr_upsample(x, k), conv_gauss(up, 4 * k),
+    torch.testing.assert_close(pyr_upsample(x), conv_gauss(up, 4.),
                                rtol=0, atol=0)
     # the x4 restores the brightness: away from the border a constant
     # image stays constant
     const = torch.full((1, 1, 6, 6), 3.0)
-    out = pyr_upsample(const, gauss_kernel(1))
+    out = pyr_upsample(const)
     torch.testing.assert_close(out[..., 2:-2, 2:-2],
                                torch.full((1, 1, 8, 8), 3.0))
     assert pyr_downsample(_img(1, 1, 7, 4)).shape[2:] == (4, 2)
@@ -67,9 +78,8 @@ def test_pyramid_shapes_on_odd_sizes(size, num_high, expected):
 
 def test_residual_is_image_minus_blurred_reconstruction():
     img = _img(1, 3, 37, 50, dtype=torch.float64)
-    k = gauss_kernel(3, dtype=torch.float64)
-    down = pyr_downsample(conv_gauss(img, k))
-    up = F.interpolate(pyr_upsample(down, k), size=(37, 50))  # odd: nearest
+    down = pyr_downsample(conv_gauss(img))
+    up = F.interpolate(pyr_upsample(down), size=(37, 50))  # odd: nearest
     torch.testing.assert_close(laplacian_pyramid(img, 1)[0], img - up)
     # a constant image has no high frequencies away from the border
     flat = laplacian_pyramid(torch.full((1, 3, 32, 32), 0.7), 2)
@@ -87,9 +97,9 @@ def test_dtype_follows_input(dtype, tol):
         assert (o.float() - r).abs().max() < tol
 
 
-def test_kernel_is_built_on_the_input_device():
-    # a kernel pinned to another device (the official one is built on
-    # 'cuda' in __init__) would make conv2d fail on meta tensors
+def test_pyramid_runs_on_the_input_device():
+    # no kernel tensor pinned to a device (the official one is built on
+    # 'cuda' in __init__): meta tensors go through and keep their shapes
     pyr = laplacian_pyramid(torch.empty(2, 3, 40, 56, device='meta'), 2)
     assert [r.device.type for r in pyr] == ['meta', 'meta']
     assert [tuple(r.shape) for r in pyr] == [(2, 3, 40, 56), (2, 3, 20, 28)]

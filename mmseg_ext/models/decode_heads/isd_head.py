@@ -384,18 +384,24 @@ class ISDHead(BaseDecodeHead):
         self.aux_head_16 = SegmentationHead(channels, channels // 2,
                                             self.out_channels, **cfgs)
 
-    def _fuse(self, img: Tensor, context: Tensor) -> Dict[str, Tensor]:
+    def _fuse(self, img: Tensor, context: Tensor,
+              with_target: bool = False) -> Dict[str, Tensor]:
         residuals = laplacian_pyramid(img, self.num_laplacian_levels)
         size = residuals[0].shape[2:]
         residuals = [residuals[0]] + [
             resize(r, size=size, mode='bilinear', align_corners=False)
             for r in residuals[1:]
         ]
-        feat8, feat16 = self.shallow_net(torch.cat(residuals, dim=1))
-        _, context16, fused16 = self.fuse16(feat16, context)
-        _, context8, fused8 = self.fuse8(feat8, fused16)
-        return dict(residuals=residuals, fused8=fused8, context8=context8,
-                    context16=context16)
+        shallow_input = torch.cat(residuals, dim=1)
+        # the SR target (training only) is the sum of the residuals; at test
+        # time they are released before the full-resolution shallow net runs
+        out = dict(sr_target=sum(residuals)) if with_target else dict()
+        del residuals
+        feat8, feat16 = self.shallow_net(shallow_input)
+        del shallow_input
+        _, out['context16'], fused16 = self.fuse16(feat16, context)
+        _, out['context8'], out['fused8'] = self.fuse8(feat8, fused16)
+        return out
 
     def forward(self, img: Tensor, context: Tensor) -> Tensor:
         """Main logits (N, num_classes, H/8, W/8); see the class docstring."""
@@ -411,14 +417,14 @@ class ISDHead(BaseDecodeHead):
             ``sr`` (N, 3, 16h, 16w), ``sr_target`` (N, 3, H, W),
             and ``sr_feats`` (N, C, 16h, 16w).
         """
-        out = self._fuse(img, context)
+        out = self._fuse(img, context, with_target=True)
         sr_feats, sr = self.sr_decoder(context)
         return dict(
             seg=self.cls_seg(out['fused8']),
             aux8=self.aux_head_8(out['context8']),
             aux16=self.aux_head_16(out['context16']),
             sr=sr,
-            sr_target=sum(out['residuals']),
+            sr_target=out['sr_target'],
             sr_feats=sr_feats)
 
     def predict(self, img: Tensor, context: Tensor,
