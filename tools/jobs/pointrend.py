@@ -35,7 +35,8 @@ R101 = 'configs/pointrend/pointrend_r101_4xb4-80k_cityscapes-512x1024.py'
 ITERS = 40
 
 
-def pointrend_train_options(data_root: str, iters: int) -> list:
+def pointrend_train_options(data_root: str, iters: int,
+                            crop=(128, 256)) -> list:
     """SFNet's short-run options plus PointRend's schedule.
 
     The published schedule is two entries (1000-iteration linear warm-up, then
@@ -44,7 +45,7 @@ def pointrend_train_options(data_root: str, iters: int) -> list:
     sample run starts from mmseg's random init, offline.
     """
     warmup = max(1, iters // 10)
-    opts = [o for o in short_train_options(data_root, iters)
+    opts = [o for o in short_train_options(data_root, iters, crop)
             if not o.startswith('param_scheduler.')]
     return opts + [
         'model.pretrained=None',
