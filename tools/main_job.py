@@ -6,7 +6,10 @@ under ``data/`` (``bash tools/link_data.sh ../shared/data``). One stage per
 model family lives in ``tools/jobs/<name>.py``:
 
 - ``sfnet``: SFNet-R18 on Cityscapes, including the ``--format-only``
-  Cityscapes server submission (see :mod:`jobs.sfnet`).
+  Cityscapes server submission (see :mod:`jobs.sfnet`);
+- ``pfnet``: iSAID preparation, then PFNet-R50 on iSAID (:mod:`jobs.pfnet`);
+- ``isdnet``: DeepGlobe and Inria preparation, ISDNet on both, FPS and peak
+  memory at 2448x2448 next to DeepLabv3-R18 (:mod:`jobs.isdnet`).
 
 Usage::
 
@@ -30,7 +33,7 @@ from jobs.common import REPO, read_losses, read_metric, run  # noqa: E402,F401
 from jobs.sfnet import (R18, R18_TEST, R50, short_test_options,  # noqa: E402,F401
                         short_train_options)
 
-JOBS = ('sfnet', )
+JOBS = ('sfnet', 'pfnet', 'isdnet')
 
 
 def main(argv=None) -> dict:
