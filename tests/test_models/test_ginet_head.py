@@ -208,7 +208,8 @@ def test_load_class_embeddings_npy_and_txt_agree(tmp_path):
 def test_load_class_embeddings_errors_name_the_file(tmp_path):
     path = tmp_path / 'five.npy'
     np.save(path, np.zeros((5, 8), np.float32))
-    with pytest.raises(ValueError, match=r'five\.npy.*\(5, 8\).*num_classes=4'):
+    with pytest.raises(ValueError,
+                       match=r'five\.npy.*\(5, 8\).*num_classes=4'):
         load_class_embeddings(str(path), 4)
     flat = tmp_path / 'flat.npy'
     np.save(flat, np.zeros(4, np.float32))

@@ -29,7 +29,8 @@ GOLDEN = osp.join(ROOT, 'tests', 'data', 'glore_golden.pth')
 CFG = osp.join(ROOT, 'configs', 'glore')
 R50_CS = osp.join(CFG, 'glore_r50-d8_4xb2-80k_cityscapes-512x1024.py')
 R101_CS = osp.join(CFG, 'glore_r101-d8_4xb2-30k_cityscapes-769x769.py')
-R101_PC59 = osp.join(CFG, 'glore_r101-d8_4xb4-25k_pascal-context-59-520x520.py')
+R101_PC59 = osp.join(CFG,
+                     'glore_r101-d8_4xb4-25k_pascal-context-59-520x520.py')
 R101_PC60 = osp.join(CFG, 'glore_r101-d8_4xb4-25k_pascal-context-520x520.py')
 TOL = 1e-5
 

@@ -17,9 +17,9 @@ spec = importlib.util.spec_from_file_location('make_class_embeddings', TOOL)
 tool = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(tool)
 
-CITYSCAPES_WORDS = ('road sidewalk building wall fence pole traffic light sign '
-                    'vegetation terrain sky person rider car truck bus train '
-                    'motorcycle bicycle').split()
+CITYSCAPES_WORDS = ('road sidewalk building wall fence pole traffic light '
+                    'sign vegetation terrain sky person rider car truck bus '
+                    'train motorcycle bicycle').split()
 
 
 def _write_vectors(path, words, dim=5, header=False, seed=0):

@@ -114,7 +114,8 @@ def class_text(name: str, aliases: Dict[str, str]) -> str:
     return ' '.join(re.split(r'[\s_\-/]+', text)).strip()
 
 
-def read_word_vectors(path: str, words: Iterable[str]) -> Dict[str, np.ndarray]:
+def read_word_vectors(path: str,
+                      words: Iterable[str]) -> Dict[str, np.ndarray]:
     """The vectors of ``words`` (and their lower case) from a text file.
 
     Streams the file once and keeps only the requested words, so a

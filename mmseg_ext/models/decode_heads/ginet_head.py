@@ -110,7 +110,7 @@ class GraphTransfer(nn.Module):
 
 
 class GraphInteraction(nn.Module):
-    """Reason on both graphs, then let them exchange through :class:`GraphTransfer`.
+    """Reason on both graphs, then exchange through :class:`GraphTransfer`.
 
     ``GraphLayer`` of PaddleSeg ``paddleseg/models/ginet.py``:
     ``W' = word_gcn(W)``, ``V' = vis_gcn(V)`` (GloRe graph convolutions),

@@ -14,7 +14,7 @@ from ..utils.label_check import check_seg_labels
 
 
 class GloReGCN(nn.Module):
-    """One graph convolution over a fully connected graph of ``num_node`` nodes.
+    """One graph convolution on a fully connected graph of ``num_node`` nodes.
 
     ``GCN`` of facebookresearch/GloRe (``network/global_reasoning_unit.py``),
     eq. (3) of the paper, ``Z = ((I - A_g) V) W_g``:
