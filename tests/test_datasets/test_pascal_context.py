@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from mmengine.config import Config
 from mmseg.datasets import PascalContextDataset, PascalContextDataset59
-from mmseg.registry import DATASETS
+from mmseg.registry import DATASETS, MODELS
 from PIL import Image
 
 from conftest import REPO
@@ -211,8 +211,18 @@ def test_mmseg_datasets_load_through_config_pipelines(converted, cfg_path,
     dataset = DATASETS.build(train)
     assert len(dataset) == 2
     sample = dataset[0]
-    assert tuple(sample['inputs'].shape) == (3, 480, 480)
-    gt = sample['data_samples'].gt_sem_seg.data[0].numpy()
+    # RandomResize 0.5-2.0 of 520 can leave the image below the crop: the
+    # pipeline crops to at most 480x480, the data preprocessor pads to it
+    h, w = sample['inputs'].shape[1:]
+    assert h <= 480 and w <= 480
+    assert tuple(sample['data_samples'].gt_sem_seg.shape) == (h, w)
+    prep = MODELS.build(cfg.model.data_preprocessor)
+    batch = prep(dict(inputs=[sample['inputs']],
+                      data_samples=[sample['data_samples']]), training=True)
+    assert tuple(batch['inputs'].shape) == (1, 3, 480, 480)
+    padded = batch['data_samples'][0].gt_sem_seg.data[0].numpy()
+    assert (padded[h:] == 255).all() and (padded[:, w:] == 255).all()
+    gt = padded[:h, :w]
     labels = np.unique(expected['2008_000001'])  # first line of train.txt
     if dataset_cls is PascalContextDataset59:
         allowed = {int(v) - 1 for v in labels if v} | {255}
