@@ -20,6 +20,8 @@ Weights are not stored: :func:`det_fill` regenerates them (RNG-free) in the
 official key order recorded in the fixture, BN statistics included; aliases
 (the official ``stdc_net.x*`` keys) share their ``features`` tensor. Our
 modules receive them through ``tools/model_converters/isdnet2mmseg.py``.
+Measured: RAF, shallow net, ASPP and both extra losses 0.0; the pyramid and
+what follows it <= 2.4e-7 (separable blur instead of a depthwise conv2d).
 """
 import functools
 import importlib.util

@@ -228,3 +228,27 @@ def test_loss_falls_on_a_real_cityscapes_image(cityscapes_root):
     print('ISDNet total / refine CE per step:', history)
     assert history[-1][0] < history[0][0]
     assert history[-1][1] < history[0][1]
+
+
+def test_init_weights_loads_imagenet_stdc_into_the_shallow_net(tmp_path):
+    """Through the segmentor's init_weights, as the Runner calls it."""
+    from mmseg_ext.models.backbones.stdc_shallow_net import STDCShallowNet
+    ref = STDCShallowNet(3, norm_cfg=dict(type='BN'))
+    sd = {k: torch.rand_like(v, dtype=torch.float32) + 0.5
+          if v.is_floating_point() else v
+          for k, v in ref.state_dict().items()}
+    sd['stages.4.0.layers.0.conv.weight'] = torch.zeros(512, 512, 1, 1)
+    ckpt = tmp_path / 'stdc1_mmseg_layout.pth'
+    torch.save({'state_dict': sd}, ckpt)
+    cfg = copy.deepcopy(_cfg(DEEPGLOBE))
+    cfg.model.pretrained = None
+    cfg.model.refine_head.shallow_net.init_cfg.checkpoint = str(ckpt)
+    model = revert_sync_batchnorm(MODELS.build(cfg.model))
+    model.init_weights()
+    net = model.refine_head.shallow_net
+    stem = sd['stages.0.conv.weight']
+    assert torch.equal(net.stages[0].conv.weight, torch.cat([stem, stem], 1))
+    assert torch.equal(net.stages[3][1].layers[3].bn.running_var,
+                       sd['stages.3.1.layers.3.bn.running_var'])
+    # the rest of the head keeps its own initialisation
+    assert model.refine_head.fuse8.spatial_gate.item() == 0
