@@ -1,8 +1,8 @@
 # GloRe R-101 on Cityscapes as SemSegPaddle's glore_res101_cityscapes.yaml
 # (78.4 mIoU val single scale, reported): 4 GPUs x 2 images, 769x769 crops,
 # SGD lr 0.01 / momentum 0.9 / wd 4e-5, poly 0.9 to 0, 80 epochs
-# (2975 / 8 x 80 = 29,750 iterations, rounded to 30k), multi-grid (1, 2, 4),
-# sliding-window test with 769 crops.
+# (2975 / 8 x 80 = 29,750 iterations, rounded to 30k), multi-grid (layer4
+# dilations 4, 8, 16), sliding-window test with 769 crops.
 _base_ = [
     '../_base_/models/glore_r50-d8.py',
     'mmseg::_base_/datasets/cityscapes_769x769.py',
@@ -14,7 +14,9 @@ data_preprocessor = dict(size=crop_size)
 model = dict(
     data_preprocessor=data_preprocessor,
     pretrained='open-mmlab://resnet101_v1c',
-    backbone=dict(depth=101, multi_grid=(1, 2, 4)),
+    # SemSegPaddle's multi-grid multiplies the stage dilation 4 by (1, 2, 4);
+    # mmseg's multi_grid holds the blocks' absolute dilations
+    backbone=dict(depth=101, multi_grid=(4, 8, 16)),
     # fluid's resize_bilinear aligns corners
     decode_head=dict(align_corners=True),
     auxiliary_head=dict(align_corners=True),

@@ -2,8 +2,9 @@
 # SemSegPaddle's glore_res101_pascalcontext.yaml (48.4 mIoU val single scale,
 # reported): 4 GPUs x 4 images, 520x520 crops from a 520 base size scaled
 # 0.5-2.0, SGD lr 0.005 / momentum 0.9 / wd 4e-5, poly 0.9 to 0, 80 epochs
-# (4998 / 16 x 80 = 24,990 iterations, rounded to 25k), multi-grid (1, 2, 4),
-# 3x3 reduction conv without padding (fluid's default), sliding-window test.
+# (4998 / 16 x 80 = 24,990 iterations, rounded to 25k), multi-grid (layer4
+# dilations 4, 8, 16), 3x3 reduction conv without padding (fluid's default),
+# sliding-window test.
 _base_ = [
     '../_base_/models/glore_r50-d8.py',
     'mmseg::_base_/datasets/pascal_context_59.py',
@@ -29,7 +30,9 @@ data_preprocessor = dict(size=crop_size)
 model = dict(
     data_preprocessor=data_preprocessor,
     pretrained='open-mmlab://resnet101_v1c',
-    backbone=dict(depth=101, multi_grid=(1, 2, 4)),
+    # SemSegPaddle's multi-grid multiplies the stage dilation 4 by (1, 2, 4);
+    # mmseg's multi_grid holds the blocks' absolute dilations
+    backbone=dict(depth=101, multi_grid=(4, 8, 16)),
     decode_head=dict(
         kernel_size=3, padding=0, num_classes=59, align_corners=True),
     auxiliary_head=dict(num_classes=59, align_corners=True),

@@ -361,6 +361,7 @@ def test_configs_point_at_matching_embedding_tables(name):
     assert cfg.model.auxiliary_head.loss_decode.loss_weight == 0.4
     assert cfg.model.neck.type == 'JPU' and cfg.model.neck.mid_channels == 512
     assert cfg.model.backbone.norm_cfg.type == 'SyncBN'
+    assert cfg.model.backbone.contract_dilation is False  # as ResNet-vd's
     table = load_class_embeddings(head.class_embeddings, classes)
     assert table.shape == (classes, 384)
     if 'pascal' in name:

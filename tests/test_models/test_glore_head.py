@@ -182,12 +182,19 @@ def test_configs_follow_the_published_recipes():
     assert aux.channels == 256 and aux.loss_decode.loss_weight == 0.4
     assert r50.model.backbone.dilations == (1, 1, 2, 4)
     assert r50.model.backbone.strides == (1, 2, 1, 1)
+    assert r50.model.backbone.contract_dilation is False  # as Paddle's
     assert r50.model.backbone.norm_cfg.type == 'SyncBN'
     assert r50.custom_imports.imports == ['mmseg_ext']
 
     r101 = Config.fromfile(R101_CS)
     assert r101.model.backbone.depth == 101
-    assert r101.model.backbone.multi_grid == (1, 2, 4)
+    # SemSegPaddle: layer3 dilated 2 in every block (no contraction),
+    # layer4 multi-grid 4 x (1, 2, 4)
+    r101.model.backbone.norm_cfg = dict(type='BN')
+    backbone = MODELS.build(r101.model.backbone)
+    assert {b.conv2.dilation for b in backbone.layer3} == {(2, 2)}
+    assert [b.conv2.dilation for b in backbone.layer4] == [(4, 4), (8, 8),
+                                                          (16, 16)]
     assert r101.crop_size == (769, 769)
     assert r101.model.test_cfg.mode == 'slide'
     assert r101.model.decode_head.align_corners is True

@@ -27,7 +27,8 @@ model = dict(
         norm_cfg=norm_cfg,
         norm_eval=False,
         style='pytorch',
-        contract_dilation=True),
+        # the Paddle ResNets dilate every block of a stage, the first too
+        contract_dilation=False),
     # outputs (c2, c3, JPU feature); PaddleSeg's JPU resizes with
     # align_corners=True (a no-op at output stride 8, where all levels match)
     neck=dict(

@@ -25,7 +25,8 @@ model = dict(
         norm_cfg=norm_cfg,
         norm_eval=False,
         style='pytorch',
-        contract_dilation=True),
+        # the Paddle ResNets dilate every block of a stage, the first too
+        contract_dilation=False),
     decode_head=dict(
         type='GloReHead',
         in_channels=2048,
