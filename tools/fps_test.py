@@ -1,9 +1,13 @@
 """Benchmark segmentors built from mmseg configs: FPS, latency, memory, FLOPs.
 
 Each config's model is built (``custom_imports`` honoured, SyncBN reverted to
-BN), put in eval mode, warmed up and timed on ``model(x, mode='tensor')``
-under ``torch.inference_mode()`` with ``x = torch.randn(B, 3, H, W)`` (H is
-the height, W the width). One Markdown table row per config is printed.
+BN), put in eval mode, warmed up and timed under ``torch.inference_mode()``
+with ``x = torch.randn(B, 3, H, W)`` (H is the height, W the width) on
+``model(x, mode='tensor')`` (``--mode tensor``, the default: the network's
+logits) or ``model.predict(x, data_samples)`` (``--mode predict``: the full
+test-time path, e.g. PointRend's subdivision steps, which mmseg 1.2.2's
+``CascadeEncoderDecoder`` does not run in tensor mode, and the resize to the
+image size). One Markdown table row per config is printed.
 
 Examples::
 
@@ -37,16 +41,17 @@ from mmengine.logging import MMLogger, print_log
 from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
+from mmseg.structures import SegDataSample
 from mmseg.utils import register_all_modules
 
 DTYPES = {'fp32': None, 'fp16': torch.float16, 'bf16': torch.bfloat16}
 COLUMNS = [('config', 'Config'), ('input', 'Input (HxW)'), ('batch', 'Batch'),
-           ('device', 'Device'), ('dtype', 'Dtype'),
+           ('mode', 'Mode'), ('device', 'Device'), ('dtype', 'Dtype'),
            ('params_m', 'Params (M)'), ('gflops', 'GFLOPs/img'),
            ('latency_mean_ms', 'Latency mean (ms)'),
            ('latency_median_ms', 'Latency median (ms)'),
            ('fps', 'FPS (img/s)'), ('peak_mem_mib', 'Peak mem (MiB)*')]
-TEXT_COLUMNS = ('config', 'input', 'device', 'dtype')
+TEXT_COLUMNS = ('config', 'input', 'mode', 'device', 'dtype')
 
 
 def parse_args(argv=None):
@@ -73,6 +78,12 @@ def parse_args(argv=None):
         action='store_true',
         help='wrap the model with torch.compile')
     parser.add_argument('--batch-size', type=int, default=1)
+    parser.add_argument(
+        '--mode',
+        choices=('tensor', 'predict'),
+        default='tensor',
+        help="time model(x, mode='tensor') (default) or model.predict(x, "
+        'data_samples), the whole test-time path (needed for PointRend)')
     parser.add_argument(
         '--warmup', type=int, default=10, help='untimed warm-up iterations')
     parser.add_argument(
@@ -167,13 +178,21 @@ def benchmark(cfg_path,
               torch_compile=False,
               warmup=10,
               iters=50,
-              cfg_options=None):
-    """Benchmark one config; return a row dict (see ``COLUMNS``)."""
+              cfg_options=None,
+              mode='tensor'):
+    """Benchmark one config; return a row dict (see ``COLUMNS``).
+
+    Raises:
+        FileNotFoundError: If ``cfg_path`` does not exist.
+        ValueError: For fp16 off CUDA or an unknown ``mode``.
+    """
     if not osp.isfile(cfg_path):
         raise FileNotFoundError(f'config file not found: {cfg_path}')
     device = torch.device(device)
     if dtype == 'fp16' and device.type != 'cuda':
         raise ValueError('fp16 autocast needs a CUDA device; use bf16 on CPU')
+    if mode not in ('tensor', 'predict'):
+        raise ValueError(f"mode must be 'tensor' or 'predict', got {mode!r}")
     cfg = Config.fromfile(cfg_path)  # runs custom_imports
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
@@ -193,13 +212,22 @@ def benchmark(cfg_path,
         # H is the height, W the width: NCHW = (B, 3, H, W)
         x = torch.randn(batch_size, 3, height, width, device=device)
         x = x.contiguous(memory_format=memory_format)
+        shape = (height, width)
+        samples = [
+            SegDataSample(metainfo=dict(
+                img_shape=shape, ori_shape=shape, pad_shape=shape))
+            for _ in range(batch_size)
+        ]
         times = []
         with torch.inference_mode(), autocast:
             for i in range(warmup + iters):
                 if device.type == 'cuda':
                     torch.cuda.synchronize(device)
                 start = time.perf_counter()
-                runner(x, mode='tensor')
+                if mode == 'tensor':
+                    runner(x, mode='tensor')
+                else:
+                    runner.predict(x, samples)
                 if device.type == 'cuda':
                     torch.cuda.synchronize(device)
                 if i >= warmup:
@@ -228,6 +256,7 @@ def benchmark(cfg_path,
         config=name,
         input=f'{height}x{width}',
         batch=batch_size,
+        mode=mode,
         device=str(device),
         dtype=dtype,
         params=params,
@@ -278,7 +307,8 @@ def main(argv=None):
     rows = [
         benchmark(path, args.height, args.width, args.batch_size, args.device,
                   args.dtype, args.channels_last, args.compile, args.warmup,
-                  args.iters, args.cfg_options) for path in args.configs
+                  args.iters, args.cfg_options, args.mode)
+        for path in args.configs
     ]
     table = format_table(rows)
     print(table)

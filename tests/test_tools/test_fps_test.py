@@ -68,14 +68,14 @@ def test_main_table(fps_test, spy, tmp_path, capsys):
     assert out.read_text().strip() == fps_test.format_table(rows).strip()
     assert fps_test.format_table(rows) in table
     for row, cell, model in zip(rows, cells, models):
-        assert cell[1:5] == [f'{H}x{W}', str(B), 'cpu', 'fp32']
+        assert cell[1:6] == [f'{H}x{W}', str(B), 'tensor', 'cpu', 'fp32']
         assert not any(
             isinstance(m, torch.nn.SyncBatchNorm) for m in model.modules())
         assert not model.training
         params = sum(p.numel() for p in model.parameters())
         assert row['params'] == params
-        assert cell[5] == f'{params / 1e6:.2f}'
-        assert row['gflops'] > 0 and float(cell[6]) > 0
+        assert cell[6] == f'{params / 1e6:.2f}'
+        assert row['gflops'] > 0 and float(cell[7]) > 0
         assert row['fps'] == pytest.approx(B * 1e3 / row['latency_mean_ms'])
         assert row['peak_mem_mib'] >= 0
     assert models[1].backbone.depth == 50  # R50 really is the second row
@@ -135,3 +135,25 @@ def test_parse_args(fps_test, capsys):
     assert '--bf16' in capsys.readouterr().err
     with pytest.raises(SystemExit):
         fps_test.parse_args([R18, '--height', '0', '--width', '8'])
+
+
+def test_predict_mode_times_pointrend_subdivision(fps_test, monkeypatch):
+    """PointRend has no tensor mode in mmseg 1.2.2: --mode predict times
+    ``predict`` (coarse head + subdivision) and returns full-size maps."""
+    from mmseg.models.segmentors import CascadeEncoderDecoder
+    outputs = []
+    original = CascadeEncoderDecoder.predict
+
+    def spy(self, inputs, data_samples=None):
+        result = original(self, inputs, data_samples)
+        outputs.append(result[0].pred_sem_seg.data.shape)
+        return result
+
+    monkeypatch.setattr(CascadeEncoderDecoder, 'predict', spy)
+    config = 'configs/pointrend/pointrend_r50_4xb4-80k_cityscapes-512x1024.py'
+    row = fps_test.benchmark(config, H, W, batch_size=1, warmup=0, iters=1,
+                             mode='predict')
+    assert row['mode'] == 'predict' and row['fps'] > 0
+    assert outputs == [(1, H, W)]
+    with pytest.raises(ValueError, match="mode must be 'tensor' or 'predict'"):
+        fps_test.benchmark(config, H, W, mode='logits')

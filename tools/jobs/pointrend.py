@@ -10,11 +10,10 @@
 3. ``mim test mmseg_ext <R50 cityscapes-test config> --checkpoint CKPT
    --format-only`` on the sample images (standing in for
    ``leftImg8bit/test``), writing labelIds PNGs for the Cityscapes server;
-4. FPS of PointRend R50 and R101 at 512x1024, timing ``model.predict`` (see
-   :func:`predict_fps_table`: ``tools/fps_test.py`` times
-   ``model(x, mode='tensor')``, which mmseg 1.2.2's ``CascadeEncoderDecoder``
-   does not implement for ``PointHead``, and PointRend's cost is the
-   subdivision done in ``predict``).
+4. ``tools/fps_test.py --mode predict`` for PointRend R50 and R101 at
+   512x1024: ``model.predict`` with the subdivision steps (mmseg 1.2.2's
+   ``CascadeEncoderDecoder`` has no tensor mode for ``PointHead``, and
+   PointRend's cost is the subdivision).
 
 The short-run ``--cfg-options`` are SFNet's (:mod:`jobs.sfnet`): both configs
 inherit mmseg's ``_base_/datasets/cityscapes.py``, so the pipeline indices
@@ -22,11 +21,9 @@ they address are the same.
 """
 import os
 import os.path as osp
-import statistics
-import time
-from typing import Sequence
+import sys
 
-from .common import MIM, REPO, read_losses, read_metric, run
+from .common import FPS_TEST, MIM, read_losses, read_metric, run
 from .sfnet import cityscapes_root, short_test_options, short_train_options
 
 R50 = 'configs/pointrend/pointrend_r50_4xb4-80k_cityscapes-512x1024.py'
@@ -55,52 +52,6 @@ def pointrend_train_options(data_root: str, iters: int,
     ]
 
 
-def predict_fps_table(configs: Sequence[str], height: int, width: int,
-                      warmup: int = 1, iters: int = 3) -> str:
-    """Markdown table timing ``model.predict`` on ``randn(1, 3, H, W)``, CPU.
-
-    Each config's model is built as ``tools/fps_test.py`` builds it
-    (``custom_imports`` honoured, SyncBN reverted to BN, random weights, eval
-    mode) and timed under ``torch.inference_mode()`` on the full inference
-    path: coarse FPN head, then ``test_cfg.subdivision_steps`` PointHead
-    refinements at the config's ``subdivision_num_points``, then the resize
-    to the input size.
-    """
-    import torch
-    from mmengine.config import Config
-    from mmengine.model import revert_sync_batchnorm
-    from mmengine.registry import init_default_scope
-    from mmseg.registry import MODELS
-    from mmseg.structures import SegDataSample
-    from mmseg.utils import register_all_modules
-
-    register_all_modules(init_default_scope=False)
-    rows = ['| Config | Input (HxW) | Device | Params (M) | '
-            'Latency mean (ms) | FPS (img/s) |',
-            '|---|---|---|---|---|---|']
-    for path in configs:
-        cfg = Config.fromfile(osp.join(REPO, path))
-        init_default_scope(cfg.get('default_scope', 'mmseg'))
-        cfg.model.pretrained = None
-        model = revert_sync_batchnorm(MODELS.build(cfg.model)).eval()
-        x = torch.randn(1, 3, height, width)
-        meta = dict(img_shape=(height, width), ori_shape=(height, width),
-                    pad_shape=(height, width))
-        times = []
-        with torch.inference_mode():
-            for i in range(warmup + iters):
-                start = time.perf_counter()
-                model.predict(x, [SegDataSample(metainfo=meta)])
-                if i >= warmup:
-                    times.append(time.perf_counter() - start)
-        mean = statistics.mean(times)
-        params = sum(p.numel() for p in model.parameters()) / 1e6
-        name = osp.splitext(osp.basename(path))[0]
-        rows.append(f'| {name} | {height}x{width} | cpu | {params:.2f} | '
-                    f'{mean * 1e3:.1f} | {1 / mean:.3f} |')
-    return '\n'.join(rows) + '\n'
-
-
 def run_job(work: str, data_root: str, iters: int = ITERS,
             height: int = 512, width: int = 1024, fps_iters: int = 3) -> dict:
     """Run the PointRend stage under ``work``; return its measured figures."""
@@ -117,10 +68,12 @@ def run_job(work: str, data_root: str, iters: int = ITERS,
     run([MIM, 'test', 'mmseg_ext', R50_TEST, '--checkpoint', ckpt,
          '--format-only', '--out', submission,
          '--work-dir', osp.join(work, 'format'), '--cfg-options', *test_opts])
-    fps_table = predict_fps_table([R50, R101], height, width,
-                                  iters=fps_iters)
-    with open(osp.join(work, 'fps.md'), 'w') as f:
-        f.write(fps_table)
+    fps_md = osp.join(work, 'fps.md')
+    run([sys.executable, FPS_TEST, R50, R101, '--mode', 'predict',
+         '--height', str(height), '--width', str(width), '--device', 'cpu',
+         '--warmup', '1', '--iters', str(fps_iters), '--out', fps_md])
+    with open(fps_md) as f:
+        fps_table = f.read()
 
     losses = read_losses(train_dir)
     return dict(
