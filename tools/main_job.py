@@ -9,7 +9,11 @@ model family lives in ``tools/jobs/<name>.py``:
   Cityscapes server submission (see :mod:`jobs.sfnet`);
 - ``pfnet``: iSAID preparation, then PFNet-R50 on iSAID (:mod:`jobs.pfnet`);
 - ``isdnet``: DeepGlobe and Inria preparation, ISDNet on both, FPS and peak
-  memory at 2448x2448 next to DeepLabv3-R18 (:mod:`jobs.isdnet`).
+  memory at 2448x2448 next to DeepLabv3-R18 (:mod:`jobs.isdnet`);
+- ``pointrend``: Semantic FPN + PointRend R50 on Cityscapes with its
+  submission, predict-path FPS (:mod:`jobs.pointrend`);
+- ``graph_heads``: GloRe and GINet R50 heads on Cityscapes
+  (:mod:`jobs.graph_heads`).
 
 Usage::
 
@@ -33,7 +37,7 @@ from jobs.common import REPO, read_losses, read_metric, run  # noqa: E402,F401
 from jobs.sfnet import (R18, R18_TEST, R50, short_test_options,  # noqa: E402,F401
                         short_train_options)
 
-JOBS = ('sfnet', 'pfnet', 'isdnet')
+JOBS = ('sfnet', 'pfnet', 'isdnet', 'pointrend', 'graph_heads')
 
 
 def main(argv=None) -> dict:
