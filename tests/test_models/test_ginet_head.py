@@ -301,6 +301,7 @@ def test_head_forward_and_losses():
     assert class_nodes.shape == (2, 16, 19)
     assert head.semantic_centroid.shape == (19, 16)
     assert torch.all(head.semantic_centroid == 1)
+    assert type(head.dropout) is torch.nn.Dropout  # Paddle's, not Dropout2d
     losses = head.loss(x, _samples(), dict())
     assert set(losses) == {'loss_ce', 'acc_seg', 'loss_sc'}
     assert torch.isfinite(losses['loss_sc']) and losses['loss_sc'] > 0

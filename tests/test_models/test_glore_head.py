@@ -139,6 +139,9 @@ def test_head_shapes_for_both_reduction_kernels():
     assert head.reduce.conv.kernel_size == (1, 1)
     assert head.reduce.conv.bias is None  # conv-BN-ReLU without bias
     assert head.glore.num_state == 8 and head.glore.num_node == 4
+    # element-wise dropout as fluid's, not mmseg's channel Dropout2d
+    assert type(head.dropout) is nn.Dropout and head.dropout.p == 0.1
+    assert _head(dropout_ratio=0).dropout is None
     # SemSegPaddle's unpadded 3x3 (Pascal Context) trims a pixel per side
     head3 = _head(kernel_size=3, padding=0).eval()
     assert head3(x).shape == (2, 5, 7, 9)

@@ -212,7 +212,8 @@ class GINetHead(BaseDecodeHead):
     class-name embeddings ``E`` (K, D) through ``Linear(D, 128)-BN1d-ReLU``
     and ``Linear(128, num_state)-BN1d-ReLU`` (BN over the class axis, the
     same for every image); :class:`GlobalReasonUnit` with 84 visual nodes
-    and 256 states; Dropout(0.1) and a 1x1 classifier.
+    and 256 states; Dropout(0.1) (element-wise, as Paddle's ``nn.Dropout``;
+    mmseg's heads use ``Dropout2d``) and a 1x1 classifier.
 
     **Class-name embeddings.** PaddleSeg's ``GIHead.inp`` is a (K, 300)
     zero tensor that is never loaded ("almost all zeros input" in the dev
@@ -259,6 +260,9 @@ class GINetHead(BaseDecodeHead):
                      type='SCLoss', loss_weight=0.2),
                  **kwargs):
         super().__init__(**kwargs)
+        if self.dropout is not None:
+            # Paddle's GIHead uses nn.Dropout (elements), not Dropout2d
+            self.dropout = nn.Dropout(self.dropout_ratio)
         self.num_state = num_state
         if class_embeddings is None:
             print_log(

@@ -142,7 +142,8 @@ class GloReHead(BaseDecodeHead):
     ``channels`` (512) by a conv-BN-ReLU without bias (1x1 on Cityscapes, 3x3
     on Pascal Context), passed through one :class:`GloReUnit` with
     ``num_mid=64`` (128 states, 64 nodes), then Dropout(0.1) and a 1x1
-    classifier with bias. The unit itself follows the official
+    classifier with bias. The dropout is element-wise (``nn.Dropout``) like
+    Paddle's, where mmseg's heads drop whole channels (``Dropout2d``). The unit itself follows the official
     facebookresearch/GloRe unit (ReLU placement, zero-initialised final BN
     with eps 1e-4); SemSegPaddle's own unit uses eps 1e-5 and no zero init.
 
@@ -175,6 +176,9 @@ class GloReHead(BaseDecodeHead):
                  zero_init_norm: bool = True,
                  **kwargs):
         super().__init__(**kwargs)
+        if self.dropout is not None:
+            # fluid.layers.dropout drops elements, not channels (Dropout2d)
+            self.dropout = nn.Dropout(self.dropout_ratio)
         self.reduce = ConvModule(
             self.in_channels,
             self.channels,
