@@ -2,7 +2,8 @@
 # (78.4 mIoU val single scale, reported): 4 GPUs x 2 images, 769x769 crops,
 # SGD lr 0.01 / momentum 0.9 / wd 4e-5, poly 0.9 to 0, 80 epochs
 # (2975 / 8 x 80 = 29,750 iterations, rounded to 30k), multi-grid (layer4
-# dilations 4, 8, 16), sliding-window test with 769 crops.
+# dilations 4, 8, 16), sliding-window test on the full 2048x1024 image with
+# 769 crops at stride int(769 / 3) = 256 (SemSegPaddle eval.py).
 _base_ = [
     '../_base_/models/glore_r50-d8.py',
     'mmseg::_base_/datasets/cityscapes_769x769.py',
@@ -10,6 +11,14 @@ _base_ = [
     'mmseg::_base_/schedules/schedule_80k.py',
 ]
 crop_size = (769, 769)
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=(2048, 1024), keep_ratio=True),
+    dict(type='LoadAnnotations'),
+    dict(type='PackSegInputs')
+]
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+test_dataloader = val_dataloader
 data_preprocessor = dict(size=crop_size)
 model = dict(
     data_preprocessor=data_preprocessor,
@@ -20,7 +29,7 @@ model = dict(
     # fluid's resize_bilinear aligns corners
     decode_head=dict(align_corners=True),
     auxiliary_head=dict(align_corners=True),
-    test_cfg=dict(mode='slide', crop_size=(769, 769), stride=(513, 513)))
+    test_cfg=dict(mode='slide', crop_size=(769, 769), stride=(256, 256)))
 optimizer = dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=4e-5)
 optim_wrapper = dict(type='OptimWrapper', optimizer=optimizer, clip_grad=None)
 param_scheduler = [

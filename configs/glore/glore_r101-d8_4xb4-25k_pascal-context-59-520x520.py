@@ -4,7 +4,8 @@
 # 0.5-2.0, SGD lr 0.005 / momentum 0.9 / wd 4e-5, poly 0.9 to 0, 80 epochs
 # (4998 / 16 x 80 = 24,990 iterations, rounded to 25k), multi-grid (layer4
 # dilations 4, 8, 16), 3x3 reduction conv without padding (fluid's default),
-# sliding-window test.
+# sliding-window test (long side 520, 520 crops at stride int(520 / 3) = 173,
+# SemSegPaddle eval.py).
 _base_ = [
     '../_base_/models/glore_r50-d8.py',
     'mmseg::_base_/datasets/pascal_context_59.py',
@@ -36,7 +37,7 @@ model = dict(
     decode_head=dict(
         kernel_size=3, padding=0, num_classes=59, align_corners=True),
     auxiliary_head=dict(num_classes=59, align_corners=True),
-    test_cfg=dict(mode='slide', crop_size=(520, 520), stride=(347, 347)))
+    test_cfg=dict(mode='slide', crop_size=(520, 520), stride=(173, 173)))
 optimizer = dict(type='SGD', lr=0.005, momentum=0.9, weight_decay=4e-5)
 optim_wrapper = dict(type='OptimWrapper', optimizer=optimizer, clip_grad=None)
 param_scheduler = [

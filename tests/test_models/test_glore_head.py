@@ -200,6 +200,8 @@ def test_configs_follow_the_published_recipes():
                                                           (16, 16)]
     assert r101.crop_size == (769, 769)
     assert r101.model.test_cfg.mode == 'slide'
+    assert r101.model.test_cfg.stride == (256, 256)  # int(769 / 3)
+    assert r101.test_dataloader.dataset.pipeline[1].scale == (2048, 1024)
     assert r101.model.decode_head.align_corners is True
     assert r101.train_cfg.max_iters == r101.param_scheduler[0].end == 30000
 
@@ -216,6 +218,7 @@ def test_configs_follow_the_published_recipes():
                 if t.type == 'RandomCrop'][0]
         assert crop.crop_size == (520, 520)
         assert pc.optimizer.lr == 0.005
+        assert pc.model.test_cfg.stride == (173, 173)  # int(520 / 3)
 
 
 def test_r50_config_builds_and_runs():
