@@ -30,8 +30,8 @@ CFG = osp.join(ROOT, 'configs', 'glore')
 R50_CS = osp.join(CFG, 'glore_r50-d8_4xb2-80k_cityscapes-512x1024.py')
 R101_CS = osp.join(CFG, 'glore_r101-d8_4xb2-30k_cityscapes-769x769.py')
 R101_PC59 = osp.join(CFG,
-                     'glore_r101-d8_4xb4-25k_pascal-context-59-520x520.py')
-R101_PC60 = osp.join(CFG, 'glore_r101-d8_4xb4-25k_pascal-context-520x520.py')
+                     'glore_r101-d8_4xb4-25k_pascal-context-59-480x480.py')
+R101_PC60 = osp.join(CFG, 'glore_r101-d8_4xb4-25k_pascal-context-480x480.py')
 TOL = 1e-5
 
 
@@ -216,9 +216,9 @@ def test_configs_follow_the_published_recipes():
         assert pc.test_dataloader.dataset.type == dataset
         crop = [t for t in pc.train_dataloader.dataset.pipeline
                 if t.type == 'RandomCrop'][0]
-        assert crop.crop_size == (520, 520)
+        assert crop.crop_size == (480, 480)
         assert pc.optimizer.lr == 0.005
-        assert pc.model.test_cfg.stride == (173, 173)  # int(520 / 3)
+        assert pc.model.test_cfg.stride == (160, 160)  # int(480 / 3)
 
 
 def test_r50_config_builds_and_runs():

@@ -1,6 +1,6 @@
 # GloRe R-101 on Pascal Context with 60 classes (background counted), the
 # 59-class SemSegPaddle recipe otherwise; no published number for this split.
-_base_ = './glore_r101-d8_4xb4-25k_pascal-context-59-520x520.py'
+_base_ = './glore_r101-d8_4xb4-25k_pascal-context-59-480x480.py'
 dataset_type = 'PascalContextDataset'
 train_pipeline = [
     dict(type='LoadImageFromFile'),
@@ -10,7 +10,7 @@ train_pipeline = [
         scale=(520, 520),
         ratio_range=(0.5, 2.0),
         keep_ratio=True),
-    dict(type='RandomCrop', crop_size=(520, 520), cat_max_ratio=0.75),
+    dict(type='RandomCrop', crop_size=(480, 480), cat_max_ratio=0.75),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PhotoMetricDistortion'),
     dict(type='PackSegInputs')
