@@ -28,18 +28,8 @@ model = dict(
         input_transform='resize_concat'),
     auxiliary_head=None)
 # SemSegPaddle `configs/pspnet_hrnet_cityscapes.yaml`: lr 0.001, 240 epochs
-# (x 372 iterations), random scale 0.75-2.0 of the 2048 long side
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
-    dict(type='RandomResize', scale=(2049, 1025), ratio_range=(0.75, 2.0),
-         keep_ratio=True),
-    dict(type='RandomCrop', crop_size=(769, 769), cat_max_ratio=0.75),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PhotoMetricDistortion'),
-    dict(type='PackSegInputs')
-]
-train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+# (x 372 iterations), random scale 0.75-2.0 of the 2048 long side (already
+# the _base_ pipeline)
 optimizer = dict(lr=0.001)
 optim_wrapper = dict(optimizer=optimizer)
 param_scheduler = [

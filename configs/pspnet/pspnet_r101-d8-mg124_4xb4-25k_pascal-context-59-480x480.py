@@ -1,39 +1,8 @@
-# PSPNet, ResNet-101-V1c (deep stem) dilated to output stride 8 with multi-grid
-# (1, 2, 4) in the last stage, on Pascal Context 59 classes (background
-# ignored), 480x480 crops, following SemSegPaddle
-# `configs/pspnet_res101_pascalcontext.yaml`: SyncBN, aux FCN head on res4
-# (weight 0.4), SGD momentum 0.9, wd 4e-5, poly 0.9 to 0, bilinear
-# align_corners=True (fluid `resize_bilinear`), slide test with stride crop/3
-# (SemSegPaddle `eval.py`). SemSegPaddle crops Pascal Context at 520x520; this
-# config uses the 480x480 crop of mmseg's Pascal Context bases (README).
+# PSPNet-R101-d8-mg124 on Pascal Context 59 classes (background ignored),
+# 480x480 crops, with SemSegPaddle's Pascal Context recipe (_base_).
 _base_ = [
-    'mmseg::_base_/models/pspnet_r50-d8.py',
-    'mmseg::_base_/datasets/pascal_context_59.py',
-    'mmseg::_base_/default_runtime.py',
-    'mmseg::_base_/schedules/schedule_80k.py',
+    '../_base_/recipes/pspnet_r101-d8-mg124_4xb4-25k_pascal-context.py',
+    'mmseg::_base_/datasets/pascal_context_59.py'
 ]
-custom_imports = dict(imports=['mmseg_ext'], allow_failed_imports=False)
-crop_size = (480, 480)
-data_preprocessor = dict(size=crop_size)
 model = dict(
-    data_preprocessor=data_preprocessor,
-    pretrained='open-mmlab://resnet101_v1c',
-    # SemSegPaddle resnet.py: layer3 dilated 2 in every block (no
-    # contracted first dilation), layer4 multi-grid 4 x (1, 2, 4); mmseg's
-    # multi_grid holds the absolute dilations
-    backbone=dict(
-        depth=101, multi_grid=(4, 8, 16), contract_dilation=False),
-    decode_head=dict(num_classes=59, align_corners=True),
-    auxiliary_head=dict(num_classes=59, align_corners=True),
-    test_cfg=dict(mode='slide', crop_size=crop_size, stride=(160, 160)))
-train_dataloader = dict(batch_size=4)
-optimizer = dict(type='SGD', lr=0.005, momentum=0.9, weight_decay=4e-5)
-optim_wrapper = dict(type='OptimWrapper', optimizer=optimizer, clip_grad=None)
-# 80 epochs x 313 iterations (4998 images, 4 GPUs x 4)
-param_scheduler = [
-    dict(type='PolyLR', eta_min=0.0, power=0.9, begin=0, end=25040,
-         by_epoch=False)
-]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=25040, val_interval=3130)
-default_hooks = dict(
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=3130))
+    decode_head=dict(num_classes=59), auxiliary_head=dict(num_classes=59))
