@@ -60,19 +60,24 @@ source keys also fail it unless ``--keep-unknown`` is given without
 snapshots that pickle other objects need ``--trust-pickle`` (trusted files
 only).
 """
-import argparse
-import os
 import os.path as osp
 import re
 import sys
-import tempfile
 import warnings
 from collections import OrderedDict
 from typing import Dict, List, Tuple
 
 import torch
 
-_P = r'(?P<p>weight|bias|running_mean|running_var|num_batches_tracked)'
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+
+# the load / unwrap / config-check / atomic-save / CLI machinery is shared
+# with sfnet2mmseg.py (pfnet2mmseg.py reuses it the same way)
+from sfnet2mmseg import (_P, ConversionError, build_parser,  # noqa: E402,F401
+                         check_against_config, load_source, save_atomic)
+from sfnet2mmseg import main as _main  # noqa: E402
+from sfnet2mmseg import unwrap_state_dict as _unwrap  # noqa: E402
+
 _FEATURE_TO_STAGE = ('0', '1', '2.0', '2.1', '3.0', '3.1')
 # x{2,4,8,16} = nn.Sequential(features[a:b]) keeps features' indices
 _ALIAS_RANGE = {'x2': (0, ), 'x4': (1, ), 'x8': (2, 3), 'x16': (4, 5)}
@@ -112,15 +117,12 @@ _STDC_BLOCK = re.compile(
     r'(?:(?:conv_list\.\d+\.(?:conv|bn))|avd_layer\.[01]|conv|bn)\.' + _P)
 
 
-class ConversionError(ValueError):
-    """Raised when the input is not a convertible ISDNet/STDC state dict."""
-
-
 def unwrap_state_dict(checkpoint, source: str = '<state dict>') -> Dict:
     """Return the flat ``{name: Tensor}`` dict inside ``checkpoint``.
 
-    Unwraps ``'state_dict'`` (mmcv/mmengine and STDC-Seg files) or
-    ``'model'`` entries and strips a leading ``module.`` from every key.
+    ``sfnet2mmseg.unwrap_state_dict`` that also unwraps a ``'model'`` entry:
+    ``'state_dict'`` (mmcv/mmengine and STDC-Seg files) is tried first.
+    A leading ``module.`` is stripped from every key.
 
     Args:
         checkpoint: A state dict or a dict holding one.
@@ -132,26 +134,7 @@ def unwrap_state_dict(checkpoint, source: str = '<state dict>') -> Dict:
     Raises:
         ConversionError: If no non-empty tensor dict is found.
     """
-    if isinstance(checkpoint, dict):
-        for wrapper in ('state_dict', 'model'):
-            if isinstance(checkpoint.get(wrapper), dict):
-                checkpoint = checkpoint[wrapper]
-                break
-    if not isinstance(checkpoint, dict) or not checkpoint:
-        raise ConversionError(
-            f'{source}: not a state dict (expected a non-empty dict of '
-            f'tensors, optionally under "state_dict"; got '
-            f'{type(checkpoint).__name__})')
-    bad = [
-        k for k, v in checkpoint.items()
-        if not isinstance(k, str) or not torch.is_tensor(v)
-    ]
-    if bad:
-        raise ConversionError(f'{source}: not a state dict: {len(bad)} '
-                              f'entries are not tensors, e.g. {bad[:5]}')
-    return OrderedDict(
-        (k[len('module.'):] if k.startswith('module.') else k, v)
-        for k, v in checkpoint.items())
+    return _unwrap(checkpoint, source, wrappers=('state_dict', 'model'))
 
 
 def _stdc_rest(rest: str) -> str:
@@ -285,94 +268,11 @@ def convert_stdc_imagenet(state_dict: Dict,
         raise ConversionError(str(e)) from e
 
 
-def load_source(path: str, trust_pickle: bool = False):
-    """Load a checkpoint file with a clear error naming ``path``.
-
-    Raises:
-        ConversionError: If the file is missing or cannot be loaded.
-    """
-    if not osp.isfile(path):
-        raise ConversionError(f'{path}: no such file')
-    try:
-        return torch.load(path, map_location='cpu',
-                          weights_only=not trust_pickle)
-    except Exception as e:  # noqa: BLE001 - re-raised with the path
-        first_line = re.sub(r'\x1b\[[0-9;]*m', '',
-                            (str(e).splitlines() or [''])[0])
-        hint = ('' if trust_pickle else
-                ' (if it is a trusted official snapshot with non-tensor '
-                'entries, retry with --trust-pickle)')
-        raise ConversionError(f'{path}: cannot be loaded as a checkpoint: '
-                              f'{type(e).__name__}: {first_line}{hint}') from e
-
-
-def check_against_config(
-        converted: Dict,
-        config: str) -> Tuple[List[str], List[str], List[str]]:
-    """Build the model of ``config`` and load ``converted`` non-strictly.
-
-    SyncBN is reverted to BN (CPU, no process group); ImageNet
-    initialisation is disabled.
-
-    Returns:
-        tuple: ``(missing, unexpected, mismatched)`` key lists; mismatched
-        entries read ``'key: checkpoint (..) vs model (..)'``.
-    """
-    from mmengine.config import Config
-    from mmengine.model import revert_sync_batchnorm
-    from mmengine.utils import import_modules_from_strings
-
-    from mmseg.registry import MODELS
-    from mmseg.utils import register_all_modules
-
-    cfg = Config.fromfile(config)
-    register_all_modules()
-    if cfg.get('custom_imports'):
-        import_modules_from_strings(**cfg.custom_imports)
-    else:
-        import mmseg_ext  # noqa: F401
-    cfg.model.pretrained = None
-    if cfg.model.get('refine_head', {}).get('shallow_net') is not None:
-        cfg.model.refine_head.shallow_net.init_cfg = None
-    model = revert_sync_batchnorm(MODELS.build(cfg.model))
-    own = model.state_dict()
-    mismatched = [
-        f'{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}'
-        for k, v in converted.items() if k in own and v.shape != own[k].shape
-    ]
-    loadable = {
-        k: v
-        for k, v in converted.items()
-        if k not in own or v.shape == own[k].shape
-    }
-    result = model.load_state_dict(loadable, strict=False)
-    return list(result.missing_keys), list(result.unexpected_keys), mismatched
-
-
-def save_atomic(obj, dst: str) -> None:
-    """``torch.save`` to a temp file next to ``dst``, then rename it."""
-    dst_dir = osp.dirname(osp.abspath(dst))
-    os.makedirs(dst_dir, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.isdnet2mmseg-', suffix='.tmp',
-                               dir=dst_dir)
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            torch.save(obj, f)
-        os.replace(tmp, dst)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
 def parse_args(argv=None):
-    """Parse the command line."""
-    parser = argparse.ArgumentParser(
-        description='Convert an official ISDNet (cedricgsh/ISDNet) '
-        'checkpoint, or STDC1 ImageNet weights for its shallow net, to the '
-        'mmseg_ext layout.')
-    parser.add_argument('src', help='official checkpoint (.pth / .tar)')
-    parser.add_argument('dst', help='output checkpoint path')
+    """Parse the command line: sfnet2mmseg's plus the STDC ImageNet mode."""
+    parser = build_parser(
+        'Convert an official ISDNet (cedricgsh/ISDNet) checkpoint, or STDC1 '
+        'ImageNet weights for its shallow net, to the mmseg_ext layout.')
     parser.add_argument(
         '--stdc-imagenet',
         action='store_true',
@@ -380,18 +280,6 @@ def parse_args(argv=None):
         'with the first conv duplicated to --in-channels')
     parser.add_argument('--in-channels', type=int, default=6,
                         help='shallow-net input channels (--stdc-imagenet)')
-    parser.add_argument('--config',
-                        help='mmseg config to build the model from and check '
-                        'that every converted key loads')
-    parser.add_argument(
-        '--keep-unknown',
-        action='store_true',
-        help='write unknown official keys unconverted instead of failing '
-        '(not with --config, where they are unexpected)')
-    parser.add_argument(
-        '--trust-pickle',
-        action='store_true',
-        help='load SRC with weights_only=False (trusted files only)')
     args = parser.parse_args(argv)
     if args.stdc_imagenet and args.config:
         parser.error('--config checks segmentor checkpoints; it cannot be '
@@ -402,67 +290,24 @@ def parse_args(argv=None):
 def main(argv=None) -> int:
     """Run the converter CLI; returns the exit status."""
     args = parse_args(argv)
-    try:
-        checkpoint = unwrap_state_dict(
-            load_source(args.src, args.trust_pickle), args.src)
-        if args.stdc_imagenet:
-            converted = convert_stdc_imagenet(checkpoint, args.in_channels)
-            unknown, aliases = [], []
-        else:
-            converted, unknown, aliases = convert_isdnet_with_report(
-                checkpoint)
-    except ConversionError as e:
-        print(f'error: {e}', file=sys.stderr)
-        return 1
-    print(f'{args.src}: converted {len(converted) - len(unknown)} tensors')
-    if aliases:
-        print(f'dropped {len(aliases)} stdc_net.x* alias keys (same tensors '
-              'as stdc_net.features.*)')
-    failed = False
-    if unknown:
-        print(f'UNKNOWN official keys ({len(unknown)}), no mapping rule:',
-              file=sys.stderr)
-        for k in unknown:
-            print(f'  {k}', file=sys.stderr)
-        failed = not args.keep_unknown or bool(args.config)
-    if args.config:
-        missing, unexpected, mismatched = check_against_config(
-            converted, args.config)
-        if missing:
-            print(f'WARNING: {len(missing)} model keys MISSING from the '
-                  'checkpoint (they keep their initialisation):')
-            for k in missing:
-                print(f'  {k}')
-        if unexpected:
-            print(f'UNEXPECTED keys ({len(unexpected)}) not in the model of '
-                  f'{args.config}:', file=sys.stderr)
-            for k in unexpected:
-                print(f'  {k}', file=sys.stderr)
-        if mismatched:
-            print(f'SHAPE MISMATCHES ({len(mismatched)}):', file=sys.stderr)
-            for k in mismatched:
-                print(f'  {k}', file=sys.stderr)
-        failed = failed or bool(unexpected) or bool(mismatched)
-        if not (missing or unexpected or mismatched):
-            print(f'all {len(converted)} keys match the model of '
-                  f'{args.config}')
-    if failed:
-        print(f'error: conversion of {args.src} failed; {args.dst} not '
-              'written', file=sys.stderr)
-        return 1
-    meta = {
-        'converted_from': osp.basename(args.src),
-        'converter': 'tools/model_converters/isdnet2mmseg.py',
-        'source_layout': ('STDC1 ImageNet (stem duplicated to '
-                          f'{args.in_channels} channels)'
-                          if args.stdc_imagenet else
-                          'cedricgsh/ISDNet EncoderDecoderRefine'),
-    }
-    if args.config:
-        meta['config'] = args.config
-    save_atomic({'state_dict': converted, 'meta': meta}, args.dst)
-    print(f'saved {args.dst}')
-    return 0
+    if args.stdc_imagenet:
+
+        def convert(state_dict):
+            return convert_stdc_imagenet(state_dict, args.in_channels), [], []
+
+        layout = ('STDC1 ImageNet (stem duplicated to '
+                  f'{args.in_channels} channels)')
+    else:
+        convert = convert_isdnet_with_report
+        layout = 'cedricgsh/ISDNet EncoderDecoderRefine'
+    return _main(
+        args=args,
+        convert=convert,
+        meta={'converter': 'tools/model_converters/isdnet2mmseg.py',
+              'source_layout': layout},
+        unwrap=unwrap_state_dict,
+        dropped_note='dropped {n} stdc_net.x* alias keys (same tensors as '
+        'stdc_net.features.*)')
 
 
 if __name__ == '__main__':

@@ -113,18 +113,28 @@ _DSN_BIAS = re.compile(r'head\.dsn\.(?P<i>\d+)\.0\.bias')
 
 
 class ConversionError(ValueError):
-    """Raised when the input is not a convertible SFNet state dict."""
+    """Raised when the input is not a convertible official state dict.
+
+    Shared by the converters that reuse this module (pfnet2mmseg,
+    isdnet2mmseg).
+    """
 
 
-def unwrap_state_dict(checkpoint, source: str = '<state dict>') -> Dict:
+def unwrap_state_dict(checkpoint,
+                      source: str = '<state dict>',
+                      wrappers: Tuple[str, ...] = ('state_dict', )) -> Dict:
     """Return the flat ``{name: Tensor}`` dict inside ``checkpoint``.
 
-    Unwraps a ``'state_dict'`` entry (official training snapshots) and strips
-    a leading ``module.`` from every key.
+    Unwraps the first ``wrappers`` entry holding a dict (official training
+    snapshots keep theirs under ``'state_dict'``) and strips a leading
+    ``module.`` from every key.
 
     Args:
-        checkpoint: A state dict or a dict holding one under ``'state_dict'``.
+        checkpoint: A state dict or a dict holding one under a ``wrappers``
+            key.
         source (str): Name used in error messages (e.g. the file path).
+        wrappers (tuple[str]): Keys tried in order. Default:
+            ``('state_dict',)``.
 
     Returns:
         OrderedDict: Key -> tensor, without ``module.`` prefixes.
@@ -133,9 +143,11 @@ def unwrap_state_dict(checkpoint, source: str = '<state dict>') -> Dict:
         ConversionError: If no tensor dict is found or it mixes in
             non-tensor values.
     """
-    if isinstance(checkpoint, dict) and isinstance(
-            checkpoint.get('state_dict'), dict):
-        checkpoint = checkpoint['state_dict']
+    if isinstance(checkpoint, dict):
+        for wrapper in wrappers:
+            if isinstance(checkpoint.get(wrapper), dict):
+                checkpoint = checkpoint[wrapper]
+                break
     if not isinstance(checkpoint, dict) or not checkpoint:
         raise ConversionError(
             f'{source}: not a state dict (expected a non-empty dict of '
@@ -280,16 +292,22 @@ def load_source(path: str, trust_pickle: bool = False):
 
 
 def check_against_config(
-        converted: Dict,
-        config: str) -> Tuple[List[str], List[str], List[str]]:
+    converted: Dict,
+    config: str,
+    no_init: Tuple[str, ...] = ('backbone', 'refine_head.shallow_net')
+) -> Tuple[List[str], List[str], List[str]]:
     """Build the model of ``config`` and load ``converted`` non-strictly.
 
     SyncBN layers are reverted to BN so that this runs on CPU without a
-    process group; backbone pretraining is disabled.
+    process group; pretraining (``model.pretrained`` and the ``init_cfg`` of
+    the ``no_init`` sub-models) is disabled.
 
     Args:
         converted (dict): Converted state dict.
         config (str): mmseg config path.
+        no_init (tuple[str]): Dotted paths under ``model`` whose
+            ``init_cfg`` is cleared when present. Default: the backbone and
+            ISDNet's STDC shallow net.
 
     Returns:
         tuple: ``(missing, unexpected, mismatched)`` key lists; mismatched
@@ -309,8 +327,12 @@ def check_against_config(
     else:
         import mmseg_ext  # noqa: F401
     cfg.model.pretrained = None
-    if cfg.model.get('backbone') is not None:
-        cfg.model.backbone.init_cfg = None
+    for path in no_init:
+        part = cfg.model
+        for name in path.split('.'):
+            part = part.get(name) if part is not None else None
+        if part is not None:
+            part.init_cfg = None
     model = revert_sync_batchnorm(MODELS.build(cfg.model))
     own = model.state_dict()
     mismatched = [
@@ -326,16 +348,17 @@ def check_against_config(
     return list(result.missing_keys), list(result.unexpected_keys), mismatched
 
 
-def save_atomic(obj, dst: str) -> None:
+def save_atomic(obj, dst: str, prefix: str = '.sfnet2mmseg-') -> None:
     """``torch.save`` to a temp file next to ``dst``, then rename it.
 
     Args:
         obj: Object to save.
         dst (str): Final path; never left half-written.
+        prefix (str): Name prefix of the temporary file.
     """
     dst_dir = osp.dirname(osp.abspath(dst))
     os.makedirs(dst_dir, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.sfnet2mmseg-',
+    fd, tmp = tempfile.mkstemp(prefix=prefix,
                                suffix='.tmp',
                                dir=dst_dir)
     try:
@@ -348,12 +371,16 @@ def save_atomic(obj, dst: str) -> None:
         raise
 
 
-def parse_args(argv=None, description: str = None):
-    """Parse the command line."""
+def build_parser(description: str = None) -> argparse.ArgumentParser:
+    """The converters' shared command line.
+
+    ``SRC DST [--config CFG] [--keep-unknown] [--trust-pickle]``; sibling
+    converters add their own options to the returned parser.
+    """
     parser = argparse.ArgumentParser(
         description=description or 'Convert an official SFNet '
         '(lxtGH/SFSegNets) ResNet checkpoint to the mmseg_ext layout.')
-    parser.add_argument('src', help='official checkpoint (.pth)')
+    parser.add_argument('src', help='official checkpoint file')
     parser.add_argument('dst', help='output checkpoint path')
     parser.add_argument('--config',
                         help='mmseg config to build the model from and check '
@@ -367,29 +394,44 @@ def parse_args(argv=None, description: str = None):
         '--trust-pickle',
         action='store_true',
         help='load SRC with weights_only=False (trusted files only)')
-    return parser.parse_args(argv)
+    return parser
 
 
-def main(argv=None, convert=None, description: str = None,
-         meta: dict = None) -> int:
+def parse_args(argv=None, description: str = None):
+    """Parse the command line."""
+    return build_parser(description).parse_args(argv)
+
+
+def main(argv=None,
+         convert=None,
+         description: str = None,
+         meta: dict = None,
+         *,
+         args: argparse.Namespace = None,
+         unwrap=unwrap_state_dict,
+         dropped_note: str = 'dropped {n} non-network keys: {keys}') -> int:
     """Run the converter CLI; returns the exit status.
 
-    ``convert`` (state dict -> ``(converted, unknown, ignored)``, default
-    :func:`convert_sfnet_with_report`), ``description`` and ``meta`` let
-    sibling converters of the same layout family reuse this CLI.
+    Sibling converters reuse this CLI through the hooks: ``convert`` (state
+    dict -> ``(converted, unknown, dropped)``, default
+    :func:`convert_sfnet_with_report`), ``description`` and ``meta``;
+    ``args`` (already parsed from ``argv`` with extra options added to
+    :func:`build_parser`), ``unwrap`` (finds the state dict in ``SRC``;
+    called as ``unwrap(checkpoint, path)``) and ``dropped_note`` (the line
+    printed for the dropped keys, formatted with ``n`` and ``keys``).
+    ``DST``'s temporary file is named after ``meta['converter']``.
     """
-    args = parse_args(argv, description)
+    args = args or parse_args(argv, description)
     convert = convert or convert_sfnet_with_report
     try:
         checkpoint = load_source(args.src, args.trust_pickle)
-        converted, unknown, ignored = convert(
-            unwrap_state_dict(checkpoint, args.src))
+        converted, unknown, dropped = convert(unwrap(checkpoint, args.src))
     except ConversionError as e:
         print(f'error: {e}', file=sys.stderr)
         return 1
     print(f'{args.src}: converted {len(converted) - len(unknown)} tensors')
-    if ignored:
-        print(f'dropped {len(ignored)} non-network keys: {ignored}')
+    if dropped:
+        print(dropped_note.format(n=len(dropped), keys=dropped))
     failed = False
     if unknown:
         print(f'UNKNOWN official keys ({len(unknown)}), no mapping rule:',
@@ -434,7 +476,10 @@ def main(argv=None, convert=None, description: str = None,
     }, converted_from=osp.basename(args.src))
     if args.config:
         meta['config'] = args.config
-    save_atomic({'state_dict': converted, 'meta': meta}, args.dst)
+    tool = osp.splitext(osp.basename(meta['converter']))[0]
+    save_atomic({'state_dict': converted, 'meta': meta},
+                args.dst,
+                prefix=f'.{tool}-')
     print(f'saved {args.dst}')
     return 0
 
