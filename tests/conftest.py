@@ -4,15 +4,74 @@ The sample data (real Cityscapes/iSAID/... crops) is never copied into the
 repository. It is found, in order, at ``$MMSEG_EXT_DATA``, ``<repo>/data``
 (``.ci/run`` links ``../shared/data/*`` there) and ``<repo>/../shared/data``.
 """
+import importlib.util
 import os
 import os.path as osp
 import shutil
+import subprocess
 import sys
 
 import pytest
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 VENV_BIN = osp.dirname(sys.executable)
+
+
+def clean_env() -> dict:
+    """``os.environ`` without ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD``.
+
+    Subprocesses must load checkpoints with torch's ``weights_only=True``
+    default, as users' commands do (``import mmseg_ext`` allow-lists what
+    mmengine checkpoints hold).
+    """
+    env = dict(os.environ)
+    env.pop('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', None)
+    return env
+
+
+def run_command(cmd, check: bool = True) -> subprocess.CompletedProcess:
+    """Run ``cmd`` (items made ``str``) from the repository root.
+
+    Uses :func:`clean_env`, captures stdout/stderr as text.
+
+    Raises:
+        AssertionError: If ``check`` and the command exits non-zero; the
+            message holds the command and the last 3000 characters of its
+            stdout and stderr.
+    """
+    proc = subprocess.run([str(c) for c in cmd], cwd=REPO, env=clean_env(),
+                          capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f'{" ".join(map(str, cmd))} failed ({proc.returncode}):\n'
+            f'{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}')
+    return proc
+
+
+def load_tool(relative_path: str, name: str = None, register: bool = False):
+    """Import a script of the repository (``tools/...``) as a module.
+
+    Args:
+        relative_path (str): Path from the repository root, e.g.
+            ``'tools/fps_test.py'``.
+        name (str, optional): Module name. Default: the file's stem.
+        register (bool): Keep the module in ``sys.modules`` under ``name``
+            (reusing one already there), so that worker processes can
+            unpickle its functions.
+
+    Returns:
+        module: The executed module.
+    """
+    path = osp.join(REPO, relative_path)
+    name = name or osp.splitext(osp.basename(path))[0]
+    if register and name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    if register:
+        sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def _data_root() -> str:
@@ -44,6 +103,22 @@ def mim() -> str:
     if exe is None:
         raise RuntimeError('mim not found next to the test interpreter')
     return exe
+
+
+@pytest.fixture
+def repo_root_one_thread(monkeypatch):
+    """Run the test from the repository root with one torch thread.
+
+    Configs are given relative to the root (as users type them); one
+    intra-op thread because on a busy 2-core box OpenMP spin-waiting makes
+    multi-threaded forwards ~10x slower.
+    """
+    import torch
+    monkeypatch.chdir(REPO)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(autouse=True, scope='session')

@@ -1,7 +1,6 @@
 """DeepGlobe Land Cover: RGB -> id converter on the real sample and the real
 GLNet split lists, and ``DeepGlobeDataset`` with the base config pipeline."""
 import hashlib
-import importlib.util
 import os
 import os.path as osp
 import subprocess
@@ -12,13 +11,9 @@ import pytest
 from mmengine.config import Config
 from PIL import Image
 
-from conftest import REPO
+from conftest import REPO, load_tool
 
-spec = importlib.util.spec_from_file_location(
-    'deepglobe_converter',
-    osp.join(REPO, 'tools', 'dataset_converters', 'deepglobe.py'))
-dg = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(dg)
+dg = load_tool('tools/dataset_converters/deepglobe.py', 'deepglobe_converter')
 
 TILE = '6399'
 BASE_CFG = osp.join(REPO, 'configs', '_base_', 'datasets', 'deepglobe.py')

@@ -10,9 +10,7 @@ P0003_127_1023_251_1147; ``train_resized`` / ``val_resized`` are the official
 hashes) and, for P0005, ``get_boundary`` of the resized label.
 """
 import hashlib
-import importlib.util
 import os.path as osp
-import sys
 import zlib
 
 import numpy as np
@@ -26,15 +24,11 @@ from mmseg.datasets.transforms import GenerateEdge, PackSegInputs
 from mmseg.utils import stack_batch
 from mmseg_ext.datasets.transforms import GenerateBoundary, boundary_from_label
 
-from conftest import REPO
+from conftest import REPO, load_tool
 
-spec = importlib.util.spec_from_file_location(
-    'isaid_converter', osp.join(REPO, 'tools', 'dataset_converters',
-                                'isaid.py'))
-isaid = sys.modules.get(spec.name) or importlib.util.module_from_spec(spec)
-if spec.name not in sys.modules:
-    sys.modules[spec.name] = isaid
-    spec.loader.exec_module(isaid)
+# the same module object as test_isaid_converter's (its workers pickle it)
+isaid = load_tool('tools/dataset_converters/isaid.py', 'isaid_converter',
+                  register=True)
 
 GOLDEN = osp.join(REPO, 'tests', 'data', 'pfnet_isaid_data_golden.pth')
 BASE_CFG = osp.join(REPO, 'configs', '_base_', 'datasets',

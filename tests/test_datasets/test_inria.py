@@ -3,7 +3,6 @@ and the real FCtL split lists, and ``InriaAerialDataset`` with the base config
 pipeline."""
 import collections
 import hashlib
-import importlib.util
 import os
 import os.path as osp
 import shutil
@@ -14,13 +13,9 @@ import pytest
 from mmengine.config import Config
 from PIL import Image
 
-from conftest import REPO
+from conftest import REPO, load_tool
 
-spec = importlib.util.spec_from_file_location(
-    'inria_converter', osp.join(REPO, 'tools', 'dataset_converters',
-                                'inria.py'))
-ia = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(ia)
+ia = load_tool('tools/dataset_converters/inria.py', 'inria_converter')
 
 TILE = 'aerial_sample'
 BASE_CFG = osp.join(REPO, 'configs', '_base_', 'datasets', 'inria.py')

@@ -6,11 +6,9 @@ The golden file holds, for every output the official PFNet preparation
 the same sample, its name and the SHA-256 of its decoded pixels.
 """
 import hashlib
-import importlib.util
 import os
 import os.path as osp
 import shutil
-import sys
 import zipfile
 
 import cv2
@@ -18,14 +16,11 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import REPO
+from conftest import REPO, load_tool
 
-spec = importlib.util.spec_from_file_location(
-    'isaid_converter', osp.join(REPO, 'tools', 'dataset_converters',
-                                'isaid.py'))
-isaid = importlib.util.module_from_spec(spec)
-sys.modules[spec.name] = isaid  # --nproc workers pickle its functions
-spec.loader.exec_module(isaid)
+# registered: --nproc workers pickle its functions
+isaid = load_tool('tools/dataset_converters/isaid.py', 'isaid_converter',
+                  register=True)
 
 GOLDEN = osp.join(REPO, 'tests', 'data', 'pfnet_isaid_data_golden.pth')
 # the official devkit palette as /work/shared/data/README.md lists it

@@ -12,7 +12,6 @@ converter writes ``SegmentationClassContext`` PNGs and split lists into a
 and ``PascalContextDataset59`` load them with the pipelines of our PSPNet
 Pascal Context configs.
 """
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -24,13 +23,10 @@ from mmseg.datasets import PascalContextDataset, PascalContextDataset59
 from mmseg.registry import DATASETS, MODELS
 from PIL import Image
 
-from conftest import REPO
+from conftest import REPO, load_tool
 
-spec = importlib.util.spec_from_file_location(
-    'pascal_context_converter',
-    osp.join(REPO, 'tools', 'dataset_converters', 'pascal_context.py'))
-pc = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(pc)
+pc = load_tool('tools/dataset_converters/pascal_context.py',
+               'pascal_context_converter')
 
 CFG59 = osp.join(REPO, 'configs', 'pspnet',
                  'pspnet_r101-d8-mg124_4xb4-25k_pascal-context-59-480x480.py')

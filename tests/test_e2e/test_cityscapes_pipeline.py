@@ -6,7 +6,6 @@
 Cityscapes evaluator, ``--format-only`` submission files, and 2-process CPU
 training through the ``pytorch`` launcher.
 """
-import importlib.util
 import os
 import os.path as osp
 import shutil
@@ -18,31 +17,12 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import REPO
+from conftest import clean_env, load_tool, run_command
 
-spec = importlib.util.spec_from_file_location(
-    'main_job', osp.join(REPO, 'tools', 'main_job.py'))
-main_job = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(main_job)
+main_job = load_tool('tools/main_job.py')
 
 ITERS = 20
 SAMPLE = 'frankfurt_000000_000294_leftImg8bit'
-
-
-def clean_env() -> dict:
-    env = dict(os.environ)
-    env.pop('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', None)
-    return env
-
-
-def run(cmd, check=True):
-    proc = subprocess.run([str(c) for c in cmd], cwd=REPO, env=clean_env(),
-                          capture_output=True, text=True)
-    if check and proc.returncode != 0:
-        raise AssertionError(
-            f'{" ".join(map(str, cmd))} failed ({proc.returncode}):\n'
-            f'{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}')
-    return proc
 
 
 def test_installed_package_matches_checkout():
@@ -69,8 +49,9 @@ def test_installed_package_matches_checkout():
 def trained(tmp_path_factory, mim, cityscapes_root):
     assert 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD' not in clean_env()
     work = tmp_path_factory.mktemp('train')
-    run([mim, 'train', 'mmseg', main_job.R18, '--work-dir', work,
-         '--cfg-options', *main_job.short_train_options(cityscapes_root, ITERS)])
+    run_command([mim, 'train', 'mmseg', main_job.R18, '--work-dir', work,
+                 '--cfg-options',
+                 *main_job.short_train_options(cityscapes_root, ITERS)])
     return work
 
 
@@ -106,9 +87,10 @@ def test_resume_loads_optimizer_and_schedulers_weights_only(
     work = tmp_path / 'resume'
     shutil.copytree(trained, work)
     (work / 'last_checkpoint').write_text(str(work / f'iter_{ITERS}.pth'))
-    proc = run([mim, 'train', 'mmseg', main_job.R18, '--work-dir', work,
-                '--resume', '--cfg-options',
-                *main_job.short_train_options(cityscapes_root, ITERS + 2)])
+    proc = run_command(
+        [mim, 'train', 'mmseg', main_job.R18, '--work-dir', work, '--resume',
+         '--cfg-options',
+         *main_job.short_train_options(cityscapes_root, ITERS + 2)])
     log = proc.stdout + proc.stderr
     assert f'resumed epoch: 0, iter: {ITERS}' in log
     assert (work / f'iter_{ITERS + 2}.pth').is_file()
@@ -120,14 +102,14 @@ def test_mim_test_evaluates_with_cityscapes_scripts(trained, mim,
     """IoUMetric and cityscapesscripts' evaluator (np.in1d shim, numpy 2.4)."""
     ckpt = trained / f'iter_{ITERS}.pth'
     opts = main_job.short_test_options(cityscapes_root)
-    run([mim, 'test', 'mmseg_ext', main_job.R18, '--checkpoint', ckpt,
-         '--work-dir', tmp_path / 'iou', '--cfg-options', *opts])
+    run_command([mim, 'test', 'mmseg_ext', main_job.R18, '--checkpoint', ckpt,
+                 '--work-dir', tmp_path / 'iou', '--cfg-options', *opts])
     miou = main_job.read_metric(str(tmp_path / 'iou'), 'mIoU')
     assert 0 <= miou <= 100
-    run([mim, 'test', 'mmseg_ext', main_job.R18, '--checkpoint', ckpt,
-         '--work-dir', tmp_path / 'cs', '--cfg-options', *opts,
-         'test_evaluator.type=CityscapesEvalMetric',
-         f'test_evaluator.output_dir={tmp_path / "cs_out"}'])
+    run_command([mim, 'test', 'mmseg_ext', main_job.R18, '--checkpoint', ckpt,
+                 '--work-dir', tmp_path / 'cs', '--cfg-options', *opts,
+                 'test_evaluator.type=CityscapesEvalMetric',
+                 f'test_evaluator.output_dir={tmp_path / "cs_out"}'])
     score = main_job.read_metric(str(tmp_path / 'cs'),
                                  'averageScoreCategories')
     assert 0 <= score <= 1
@@ -139,10 +121,10 @@ def test_mim_test_format_only_writes_label_ids(trained, mim, cityscapes_root,
     out = tmp_path / 'submission'
     src_before = sorted(os.listdir(
         osp.join(cityscapes_root, 'leftImg8bit', 'val', 'frankfurt')))
-    run([mim, 'test', 'mmseg_ext', main_job.R18_TEST, '--checkpoint',
-         trained / f'iter_{ITERS}.pth', '--format-only', '--out', out,
-         '--work-dir', tmp_path / 'wd', '--cfg-options',
-         *main_job.short_test_options(cityscapes_root)])
+    run_command([mim, 'test', 'mmseg_ext', main_job.R18_TEST, '--checkpoint',
+                 trained / f'iter_{ITERS}.pth', '--format-only', '--out', out,
+                 '--work-dir', tmp_path / 'wd', '--cfg-options',
+                 *main_job.short_test_options(cityscapes_root)])
     files = sorted(os.listdir(out))
     assert files == [f'{SAMPLE}.png']
     assert not (tmp_path / 'submission.partial').exists()
@@ -154,10 +136,11 @@ def test_mim_test_format_only_writes_label_ids(trained, mim, cityscapes_root,
         osp.join(cityscapes_root, 'leftImg8bit', 'val', 'frankfurt')))
 
     # a second run never mixes into an existing submission
-    proc = run([mim, 'test', 'mmseg_ext', main_job.R18_TEST, '--checkpoint',
-                trained / f'iter_{ITERS}.pth', '--format-only', '--out', out,
-                '--cfg-options', *main_job.short_test_options(cityscapes_root)],
-               check=False)
+    proc = run_command(
+        [mim, 'test', 'mmseg_ext', main_job.R18_TEST, '--checkpoint',
+         trained / f'iter_{ITERS}.pth', '--format-only', '--out', out,
+         '--cfg-options', *main_job.short_test_options(cityscapes_root)],
+        check=False)
     assert proc.returncode != 0
     assert 'already exists' in proc.stdout + proc.stderr
     assert os.listdir(out) == files
@@ -166,15 +149,16 @@ def test_mim_test_format_only_writes_label_ids(trained, mim, cityscapes_root,
 def test_two_process_cpu_training_with_pytorch_launcher(mim, cityscapes_root,
                                                         tmp_path):
     work = tmp_path / 'dist'
-    proc = run([mim, 'train', 'mmseg', main_job.R18, '--launcher', 'pytorch',
-                '--gpus', '2', '--work-dir', work, '--cfg-options',
-                *main_job.short_train_options(cityscapes_root, 2),
-                'env_cfg.dist_cfg.backend=gloo',
-                'model_wrapper_cfg.type=MMDistributedDataParallel',
-                'model_wrapper_cfg.device_ids=None',
-                'model.backbone.norm_cfg.type=BN',
-                'model.neck.norm_cfg.type=BN',
-                'model.decode_head.norm_cfg.type=BN'])
+    proc = run_command(
+        [mim, 'train', 'mmseg', main_job.R18, '--launcher', 'pytorch',
+         '--gpus', '2', '--work-dir', work, '--cfg-options',
+         *main_job.short_train_options(cityscapes_root, 2),
+         'env_cfg.dist_cfg.backend=gloo',
+         'model_wrapper_cfg.type=MMDistributedDataParallel',
+         'model_wrapper_cfg.device_ids=None',
+         'model.backbone.norm_cfg.type=BN',
+         'model.neck.norm_cfg.type=BN',
+         'model.decode_head.norm_cfg.type=BN'])
     log = proc.stdout + proc.stderr
     assert 'Distributed launcher: pytorch' in log
     assert 'Distributed training: True' in log
@@ -185,8 +169,9 @@ def test_two_process_cpu_training_with_pytorch_launcher(mim, cityscapes_root,
 
 def test_missing_data_root_is_named(mim, tmp_path):
     missing = tmp_path / 'no_such_cityscapes'
-    proc = run([mim, 'train', 'mmseg', main_job.R18, '--work-dir',
-                tmp_path / 'wd', '--cfg-options',
-                *main_job.short_train_options(str(missing), 1)], check=False)
+    proc = run_command([mim, 'train', 'mmseg', main_job.R18, '--work-dir',
+                        tmp_path / 'wd', '--cfg-options',
+                        *main_job.short_train_options(str(missing), 1)],
+                       check=False)
     assert proc.returncode != 0
     assert str(missing) in proc.stdout + proc.stderr

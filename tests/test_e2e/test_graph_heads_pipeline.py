@@ -11,14 +11,13 @@ users' command runs them. The R-50 runs are the main-job stage
 import json
 import os
 import os.path as osp
-import subprocess
 import sys
 
 import numpy as np
 import pytest
 import torch
 
-from conftest import REPO
+from conftest import REPO, run_command
 
 sys.path.insert(0, osp.join(REPO, 'tools'))
 from jobs import graph_heads as job  # noqa: E402
@@ -46,18 +45,6 @@ SMALL = {
 CONFIGS = {'glore': job.GLORE_R50, 'ginet': job.GINET_R50}
 
 
-def run(cmd):
-    env = dict(os.environ)
-    env.pop('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', None)
-    proc = subprocess.run([str(c) for c in cmd], cwd=REPO, env=env,
-                          capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise AssertionError(
-            f'{" ".join(map(str, cmd))} failed ({proc.returncode}):\n'
-            f'{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}')
-    return proc
-
-
 def _scalars(work):
     recs = []
     for root, _, files in os.walk(work):
@@ -71,10 +58,10 @@ def _scalars(work):
 def trained(request, tmp_path_factory, mim, cityscapes_root):
     name = request.param
     work = tmp_path_factory.mktemp(name)
-    run([mim, 'train', 'mmseg', CONFIGS[name], '--work-dir', work,
-         '--cfg-options',
-         *short_train_options(cityscapes_root, ITERS, crop=CROP),
-         'model.pretrained=None', *SMALL[name]])
+    run_command([mim, 'train', 'mmseg', CONFIGS[name], '--work-dir', work,
+                 '--cfg-options',
+                 *short_train_options(cityscapes_root, ITERS, crop=CROP),
+                 'model.pretrained=None', *SMALL[name]])
     return name, work
 
 

@@ -5,51 +5,35 @@
 (training resize 128 instead of 896, batch 2) with the boundary targets and
 all three edge losses logged, then ``mim test mmseg_ext`` on the val patches.
 """
-import importlib.util
 import json
 import os
 import os.path as osp
-import subprocess
 import sys
 
 import pytest
 
-from conftest import REPO
+from conftest import load_tool, run_command
 
-spec = importlib.util.spec_from_file_location(
-    'main_job', osp.join(REPO, 'tools', 'main_job.py'))
-main_job = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(main_job)
+main_job = load_tool('tools/main_job.py')
 from jobs import pfnet  # noqa: E402  (tools/ is on sys.path via main_job)
 
 ITERS = 4
 
 
-def run(cmd):
-    env = dict(os.environ)
-    env.pop('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', None)
-    proc = subprocess.run([str(c) for c in cmd], cwd=REPO, env=env,
-                          capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise AssertionError(
-            f'{" ".join(map(str, cmd))} failed ({proc.returncode}):\n'
-            f'{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}')
-    return proc
-
-
 @pytest.fixture(scope='module')
 def patches(tmp_path_factory, data_root):
     out = tmp_path_factory.mktemp('isaid') / 'iSAID'
-    run([sys.executable, pfnet.CONVERTER, pfnet.isaid_source(data_root),
-         '-o', out])
+    run_command([sys.executable, pfnet.CONVERTER,
+                 pfnet.isaid_source(data_root), '-o', out])
     return str(out)
 
 
 @pytest.fixture(scope='module')
 def trained(tmp_path_factory, mim, patches):
     work = tmp_path_factory.mktemp('pfnet_train')
-    run([mim, 'train', 'mmseg', pfnet.R50, '--work-dir', work,
-         '--cfg-options', *pfnet.short_train_options(patches, ITERS, 128)])
+    run_command([mim, 'train', 'mmseg', pfnet.R50, '--work-dir', work,
+                 '--cfg-options',
+                 *pfnet.short_train_options(patches, ITERS, 128)])
     return work
 
 
@@ -73,9 +57,10 @@ def test_train_logs_segmentation_and_edge_losses(trained):
 
 
 def test_test_entry_scores_val_patches(tmp_path, mim, patches, trained):
-    run([mim, 'test', 'mmseg_ext', pfnet.R50, '--checkpoint',
-         trained / f'iter_{ITERS}.pth', '--work-dir', tmp_path / 'test',
-         '--cfg-options', *pfnet.short_test_options(patches),
-         'test_dataloader.dataset.pipeline.1.scale=(128,128)'])
+    run_command([mim, 'test', 'mmseg_ext', pfnet.R50, '--checkpoint',
+                 trained / f'iter_{ITERS}.pth', '--work-dir',
+                 tmp_path / 'test', '--cfg-options',
+                 *pfnet.short_test_options(patches),
+                 'test_dataloader.dataset.pipeline.1.scale=(128,128)'])
     miou = main_job.read_metric(str(tmp_path / 'test'), 'mIoU')
     assert 0.0 <= miou <= 100.0

@@ -7,31 +7,18 @@ crops (the main-job stage's options, :mod:`jobs.isdnet`), and
 """
 import os
 import os.path as osp
-import subprocess
 import sys
 
 import numpy as np
 import pytest
 import torch
 
-from conftest import REPO
+from conftest import REPO, run_command
 
 sys.path.insert(0, osp.join(REPO, 'tools'))
 from jobs import isdnet as job  # noqa: E402
 
 ITERS = 16
-
-
-def run(cmd):
-    env = dict(os.environ)
-    env.pop('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', None)
-    proc = subprocess.run([str(c) for c in cmd], cwd=REPO, env=env,
-                          capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise AssertionError(
-            f'{" ".join(map(str, cmd))} failed ({proc.returncode}):\n'
-            f'{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}')
-    return proc
 
 
 @pytest.fixture(scope='module')
@@ -41,9 +28,9 @@ def trained(tmp_path_factory, mim, data_root):
     assert sorted(os.listdir(osp.join(root, 'ann_dir', 'train'))) == [
         '6399_mask.png']
     train_dir = work / 'train'
-    run([mim, 'train', 'mmseg', job.DEEPGLOBE, '--work-dir', train_dir,
-         '--cfg-options',
-         *job.short_train_options(root, ITERS, job.DEEPGLOBE_SIZE)])
+    run_command([mim, 'train', 'mmseg', job.DEEPGLOBE, '--work-dir', train_dir,
+                 '--cfg-options',
+                 *job.short_train_options(root, ITERS, job.DEEPGLOBE_SIZE)])
     return work, root
 
 
@@ -66,10 +53,10 @@ def test_training_loss_finite_and_falls(trained):
 def test_whole_image_test(trained, mim):
     work, root = trained
     test_dir = work / 'test'
-    run([mim, 'test', 'mmseg_ext', job.DEEPGLOBE, '--checkpoint',
-         work / 'train' / f'iter_{ITERS}.pth', '--work-dir', test_dir,
-         '--out', work / 'pred', '--cfg-options',
-         *job.short_test_options(root, job.DEEPGLOBE_SIZE)])
+    run_command([mim, 'test', 'mmseg_ext', job.DEEPGLOBE, '--checkpoint',
+                 work / 'train' / f'iter_{ITERS}.pth', '--work-dir', test_dir,
+                 '--out', work / 'pred', '--cfg-options',
+                 *job.short_test_options(root, job.DEEPGLOBE_SIZE)])
     miou = job.read_metric(str(test_dir), 'mIoU')
     iou = job.read_class_iou(str(test_dir))
     assert list(iou) == ['unknown', 'urban', 'agriculture', 'rangeland',

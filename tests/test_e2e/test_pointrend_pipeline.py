@@ -6,14 +6,13 @@ the main job's (``tools/jobs/pointrend.py``); this keeps under a minute.
 """
 import os
 import os.path as osp
-import subprocess
 import sys
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import REPO
+from conftest import REPO, run_command
 
 sys.path.insert(0, osp.join(REPO, 'tools'))
 from jobs import pointrend  # noqa: E402
@@ -23,25 +22,14 @@ CROP = (64, 128)
 SAMPLE = 'frankfurt_000000_000294_leftImg8bit'
 
 
-def run(cmd):
-    env = dict(os.environ)
-    env.pop('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', None)
-    proc = subprocess.run([str(c) for c in cmd], cwd=REPO, env=env,
-                          capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise AssertionError(
-            f'{" ".join(map(str, cmd))} failed ({proc.returncode}):\n'
-            f'{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}')
-    return proc
-
-
 @pytest.fixture(scope='module')
 def trained(tmp_path_factory, mim, cityscapes_root):
     work = tmp_path_factory.mktemp('pointrend')
-    run([mim, 'train', 'mmseg', pointrend.R50, '--work-dir', work,
-         '--cfg-options',
-         *pointrend.pointrend_train_options(cityscapes_root, ITERS, CROP),
-         f'train_cfg.val_interval={ITERS + 1}'])  # mim test evaluates
+    run_command([mim, 'train', 'mmseg', pointrend.R50, '--work-dir', work,
+                 '--cfg-options',
+                 *pointrend.pointrend_train_options(cityscapes_root, ITERS,
+                                                    CROP),
+                 f'train_cfg.val_interval={ITERS + 1}'])  # mim test evaluates
     return work
 
 
@@ -59,17 +47,17 @@ def test_mim_test_evaluates_and_formats(trained, mim, cityscapes_root,
                                         tmp_path):
     ckpt = trained / f'iter_{ITERS}.pth'
     opts = pointrend.short_test_options(cityscapes_root, CROP)
-    run([mim, 'test', 'mmseg_ext', pointrend.R50, '--checkpoint', ckpt,
-         '--work-dir', tmp_path / 'iou', '--cfg-options', *opts])
+    run_command([mim, 'test', 'mmseg_ext', pointrend.R50, '--checkpoint', ckpt,
+                 '--work-dir', tmp_path / 'iou', '--cfg-options', *opts])
     miou = pointrend.read_metric(str(tmp_path / 'iou'), 'mIoU')
     assert 0 <= miou <= 100
 
     # --format-only with the test-server twin: labelIds at the image size
     from cityscapesscripts.helpers.labels import labels
     out = tmp_path / 'submission'
-    run([mim, 'test', 'mmseg_ext', pointrend.R50_TEST, '--checkpoint', ckpt,
-         '--format-only', '--out', out, '--work-dir', tmp_path / 'fmt',
-         '--cfg-options', *opts])
+    run_command([mim, 'test', 'mmseg_ext', pointrend.R50_TEST, '--checkpoint',
+                 ckpt, '--format-only', '--out', out, '--work-dir',
+                 tmp_path / 'fmt', '--cfg-options', *opts])
     assert sorted(os.listdir(out)) == [f'{SAMPLE}.png']
     pred = np.array(Image.open(out / f'{SAMPLE}.png'))
     assert pred.shape == (128, 256)

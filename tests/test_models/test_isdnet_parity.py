@@ -24,7 +24,6 @@ Measured: RAF, shallow net, ASPP and both extra losses 0.0; the pyramid and
 what follows it <= 2.4e-7 (separable blur instead of a depthwise conv2d).
 """
 import functools
-import importlib.util
 import math
 import os.path as osp
 from collections import OrderedDict
@@ -37,23 +36,17 @@ from mmseg_ext.models.decode_heads.isd_head import (ISDHead,
                                                     RelationAwareFusion)
 from mmseg_ext.models.utils.laplacian_pyramid import laplacian_pyramid
 
+from conftest import load_tool
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 GOLDEN = osp.join(ROOT, 'tests', 'data', 'isdnet_golden.pth')
-CONVERTER = osp.join(ROOT, 'tools', 'model_converters', 'isdnet2mmseg.py')
 DEEPGLOBE_CFG = osp.join(ROOT, 'configs', 'isdnet',
                          'isdnet_r18-d8_4xb2-80k_deepglobe-1224x1224.py')
 BN = dict(type='BN', requires_grad=True)
 TOL = 1e-5
 
 
-def _load_converter():
-    spec = importlib.util.spec_from_file_location('isdnet2mmseg', CONVERTER)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-conv = _load_converter()
+conv = load_tool('tools/model_converters/isdnet2mmseg.py')
 
 
 @pytest.fixture(scope='module')

@@ -16,7 +16,6 @@ outside this repository; it holds, in the official key layout:
 
 Our side loads the weights through ``tools/model_converters/pfnet2mmseg.py``.
 """
-import importlib.util
 import os.path as osp
 
 import pytest
@@ -26,21 +25,15 @@ from mmseg_ext.models.decode_heads import PFHead
 from mmseg_ext.models.losses import ClassBalancedBCELoss
 from mmseg_ext.models.necks import PFNeck, PointFlowModule
 
+from conftest import load_tool
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 GOLDEN = osp.join(ROOT, 'tests', 'data', 'pfnet_golden.pth')
-CONVERTER = osp.join(ROOT, 'tools', 'model_converters', 'pfnet2mmseg.py')
 CFG_DIR = osp.join(ROOT, 'configs', 'pfnet')
 TOL = 1e-5
 
 
-def _load_converter():
-    spec = importlib.util.spec_from_file_location('pfnet2mmseg', CONVERTER)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-conv = _load_converter()
+conv = load_tool('tools/model_converters/pfnet2mmseg.py')
 
 
 @pytest.fixture(scope='module')

@@ -18,7 +18,6 @@ official state dicts (official key layout) and outputs of
 Our side loads the weights through ``tools/model_converters/sfnet2mmseg.py``.
 """
 import functools
-import importlib.util
 import math
 import os.path as osp
 import subprocess
@@ -34,6 +33,8 @@ from mmseg.utils import register_all_modules
 from mmseg_ext.models.decode_heads.sf_head import SFHead
 from mmseg_ext.models.necks.sf_neck import FAM, SFNeck
 
+from conftest import load_tool
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 GOLDEN = osp.join(ROOT, 'tests', 'data', 'sfnet_golden.pth')
 CONVERTER = osp.join(ROOT, 'tools', 'model_converters', 'sfnet2mmseg.py')
@@ -46,14 +47,7 @@ R101_CFG = osp.join(CFG_DIR, 'sfnet_r101-d32_4xb2-50k_cityscapes-512x1024.py')
 TOL = 1e-5
 
 
-def _load_converter():
-    spec = importlib.util.spec_from_file_location('sfnet2mmseg', CONVERTER)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-conv = _load_converter()
+conv = load_tool('tools/model_converters/sfnet2mmseg.py')
 
 
 @pytest.fixture(scope='module')

@@ -1,12 +1,12 @@
 """Tests for ``tools/fps_test.py`` (run in-process, tiny inputs, no timing)."""
-import importlib.util
 import json
 import os.path as osp
 
 import pytest
 import torch
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from conftest import load_tool
+
 R18 = 'configs/sfnet/sfnet_r18-d32_4xb2-50k_cityscapes-512x1024.py'
 R50 = 'configs/sfnet/sfnet_r50-d32_4xb2-50k_cityscapes-512x1024.py'
 H, W, B = 64, 128, 2  # H != W so a swap is visible
@@ -14,22 +14,10 @@ H, W, B = 64, 128, 2  # H != W so a swap is visible
 
 @pytest.fixture(scope='module')
 def fps_test():
-    spec = importlib.util.spec_from_file_location(
-        'fps_test', osp.join(ROOT, 'tools', 'fps_test.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('tools/fps_test.py')
 
 
-@pytest.fixture(autouse=True)
-def _repo_root_one_thread(monkeypatch):
-    # one intra-op thread: on a busy 2-core box OpenMP spin-waiting makes the
-    # multi-threaded forwards ~10x slower
-    monkeypatch.chdir(ROOT)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('repo_root_one_thread')
 
 
 @pytest.fixture

@@ -4,13 +4,14 @@ The official key layout (names and shapes of a whole official
 ``EncoderDecoderRefine`` R-18, 7 classes) comes from the golden fixture;
 values are irrelevant here (numerical parity: test_isdnet_parity.py).
 """
-import importlib.util
 import os.path as osp
 import subprocess
 import sys
 
 import pytest
 import torch
+
+from conftest import load_tool
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONVERTER = osp.join(ROOT, 'tools', 'model_converters', 'isdnet2mmseg.py')
@@ -21,10 +22,7 @@ CFG = osp.join(ROOT, 'configs', 'isdnet',
 
 @pytest.fixture(scope='module')
 def conv():
-    spec = importlib.util.spec_from_file_location('isdnet2mmseg', CONVERTER)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('tools/model_converters/isdnet2mmseg.py')
 
 
 @pytest.fixture(scope='module')

@@ -1,32 +1,21 @@
 """tools/fps_test.py runs the two-branch ISDNet next to its DeepLabV3 baseline
 (tensor-mode forward, FLOPs analysis, one table). Tiny input, no timing."""
-import importlib.util
 import os.path as osp
 
 import pytest
-import torch
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from conftest import load_tool
+
 ISDNET = 'configs/isdnet/isdnet_r18-d8_4xb2-80k_deepglobe-1224x1224.py'
 DEEPLAB = 'configs/isdnet/deeplabv3_r18-d8_4xb2-80k_deepglobe-1224x1224.py'
 
 
 @pytest.fixture(scope='module')
 def fps_test():
-    spec = importlib.util.spec_from_file_location(
-        'fps_test', osp.join(ROOT, 'tools', 'fps_test.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('tools/fps_test.py')
 
 
-@pytest.fixture(autouse=True)
-def _repo_root_one_thread(monkeypatch):
-    monkeypatch.chdir(ROOT)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('repo_root_one_thread')
 
 
 def test_isdnet_and_baseline_in_one_table(fps_test, monkeypatch, capsys):

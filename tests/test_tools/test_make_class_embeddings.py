@@ -1,6 +1,5 @@
 """tools/misc/make_class_embeddings.py on tiny GloVe/fastText text files."""
 import hashlib
-import importlib.util
 import os
 import os.path as osp
 import subprocess
@@ -9,13 +8,13 @@ import sys
 import numpy as np
 import pytest
 
+from conftest import load_tool
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOOL = osp.join(ROOT, 'tools', 'misc', 'make_class_embeddings.py')
 COMMITTED = osp.join(ROOT, 'configs', 'ginet', 'class_embeddings')
 
-spec = importlib.util.spec_from_file_location('make_class_embeddings', TOOL)
-tool = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(tool)
+tool = load_tool('tools/misc/make_class_embeddings.py')
 
 CITYSCAPES_WORDS = ('road sidewalk building wall fence pole traffic light '
                     'sign vegetation terrain sky person rider car truck bus '
