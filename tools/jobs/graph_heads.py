@@ -13,9 +13,8 @@ For each of the GloRe R-50 and GINet R-50 Cityscapes configs:
 then one ``tools/fps_test.py`` call times both models at 512x1024.
 """
 import os.path as osp
-import sys
 
-from .common import FPS_TEST, MIM, read_losses, read_metric, run
+from .common import MIM, fps_table, read_losses, read_metric, run
 from .sfnet import cityscapes_root, short_test_options, short_train_options
 
 GLORE_R50 = 'configs/glore/glore_r50-d8_4xb2-80k_cityscapes-512x1024.py'
@@ -55,11 +54,7 @@ def run_job(work: str, data_root: str, iters: int = ITERS,
             sc = read_losses(train_dir, key='decode.loss_sc')
             result[f'{name}_loss_sc_first'] = sc[0]
             result[f'{name}_loss_sc_last'] = sc[-1]
-    fps_md = osp.join(work, 'fps.md')
-    run([sys.executable, FPS_TEST, GLORE_R50, GINET_R50,
-         '--height', str(height), '--width', str(width),
-         '--device', 'cpu', '--warmup', '1', '--iters', str(fps_iters),
-         '--out', fps_md])
-    with open(fps_md) as f:
-        result['fps_table'] = f.read()
+    result['fps_table'] = fps_table([GLORE_R50, GINET_R50],
+                                    osp.join(work, 'fps.md'), height, width,
+                                    fps_iters)
     return result

@@ -33,7 +33,8 @@ import os.path as osp
 import sys
 from typing import Dict, List
 
-from .common import FPS_TEST, MIM, REPO, read_losses, read_metric, run
+from .common import (MIM, REPO, fps_table, read_losses, read_metric, run,
+                     short_run_options, short_test_run_options)
 
 DEEPGLOBE = 'configs/isdnet/isdnet_r18-d8_4xb2-80k_deepglobe-1224x1224.py'
 INRIA = 'configs/isdnet/isdnet_r18-d8_4xb1-40k_inria-2000x2000.py'
@@ -56,9 +57,7 @@ def short_train_options(data_root: str, iters: int, scale: int,
     tile size) and the test ``Resize`` scale; the ratio range stays as
     published (1.0 / 0.8). Validation reads the training tile.
     """
-    return [
-        f'train_dataloader.dataset.data_root={data_root}',
-        f'val_dataloader.dataset.data_root={data_root}',
+    return short_run_options(data_root, iters) + [
         'val_dataloader.dataset.data_prefix.img_path=img_dir/train',
         'val_dataloader.dataset.data_prefix.seg_map_path=ann_dir/train',
         f'train_dataloader.dataset.pipeline.2.scale=({scale},{scale})',
@@ -66,15 +65,6 @@ def short_train_options(data_root: str, iters: int, scale: int,
         f'model.data_preprocessor.size=({crop},{crop})',
         f'val_dataloader.dataset.pipeline.1.scale=({scale},{scale})',
         'train_dataloader.batch_size=2',
-        'train_dataloader.num_workers=0',
-        'train_dataloader.persistent_workers=False',
-        'val_dataloader.num_workers=0',
-        'val_dataloader.persistent_workers=False',
-        f'train_cfg.max_iters={iters}',
-        f'train_cfg.val_interval={iters}',
-        f'default_hooks.checkpoint.interval={iters}',
-        'default_hooks.logger.interval=1',
-        f'param_scheduler.0.end={iters}',
         # from scratch: neither ImageNet ResNet-18 nor STDC1 is downloaded
         'model.pretrained=None',
         'model.refine_head.shallow_net.init_cfg=None',
@@ -84,13 +74,10 @@ def short_train_options(data_root: str, iters: int, scale: int,
 def short_test_options(data_root: str, scale: int) -> List[str]:
     """``--cfg-options`` for a whole-image test on the training tile at
     ``scale``."""
-    return [
-        f'test_dataloader.dataset.data_root={data_root}',
+    return short_test_run_options(data_root) + [
         'test_dataloader.dataset.data_prefix.img_path=img_dir/train',
         'test_dataloader.dataset.data_prefix.seg_map_path=ann_dir/train',
         f'test_dataloader.dataset.pipeline.1.scale=({scale},{scale})',
-        'test_dataloader.num_workers=0',
-        'test_dataloader.persistent_workers=False',
         'model.pretrained=None',
         'model.refine_head.shallow_net.init_cfg=None',
     ]
@@ -192,13 +179,8 @@ def run_job(work: str, data_root: str, iters: int = ITERS,
                         osp.join(work, 'deepglobe'), iters, DEEPGLOBE_SIZE)
     ia = train_and_test(INRIA, roots['inria'], osp.join(work, 'inria'),
                         iters, INRIA_SIZE)
-    fps_md = osp.join(work, 'fps.md')
-    run([sys.executable, FPS_TEST, DEEPGLOBE, DEEPLABV3,
-         '--height', str(fps_size), '--width', str(fps_size),
-         '--device', 'cpu', '--warmup', '1', '--iters', str(fps_iters),
-         '--out', fps_md])
-    with open(fps_md) as f:
-        fps_table = f.read()
+    fps = fps_table([DEEPGLOBE, DEEPLABV3], osp.join(work, 'fps.md'),
+                    fps_size, fps_size, fps_iters)
     dg_iou = dg['class_iou']
     return dict(
         train_iters=iters,
@@ -214,4 +196,4 @@ def run_job(work: str, data_root: str, iters: int = ITERS,
         inria_building_IoU=ia['class_iou']['building'],
         inria_mIoU=ia['mIoU'],
         inria_checkpoint=ia['checkpoint'],
-        fps_table=fps_table)
+        fps_table=fps)

@@ -13,7 +13,8 @@ import os.path as osp
 import sys
 from typing import List
 
-from .common import FPS_TEST, MIM, REPO, read_losses, read_metric, run
+from .common import (MIM, REPO, fps_table, read_losses, read_metric, run,
+                     short_run_options, short_test_run_options)
 
 R50 = 'configs/pfnet/pfnet_r50-d32_8xb2-34k_isaid-896x896.py'
 CONVERTER = osp.join(REPO, 'tools', 'dataset_converters', 'isaid.py')
@@ -38,31 +39,15 @@ def short_train_options(data_root: str, iters: int,
     The official pipeline resizes every sample to 896x896; here to
     ``size`` x ``size`` (pipeline step 2), batch 2, no worker processes.
     """
-    return [
-        f'train_dataloader.dataset.data_root={data_root}',
-        f'val_dataloader.dataset.data_root={data_root}',
-        f'test_dataloader.dataset.data_root={data_root}',
+    return short_run_options(data_root, iters) + [
         f'train_dataloader.dataset.pipeline.2.scale=({size},{size})',
         f'model.data_preprocessor.size=({size},{size})',
-        'train_dataloader.num_workers=0',
-        'train_dataloader.persistent_workers=False',
-        'val_dataloader.num_workers=0',
-        'val_dataloader.persistent_workers=False',
-        f'train_cfg.max_iters={iters}',
-        f'train_cfg.val_interval={iters}',
-        f'default_hooks.checkpoint.interval={iters}',
-        'default_hooks.logger.interval=1',
-        f'param_scheduler.0.end={iters}',
     ]
 
 
 def short_test_options(data_root: str) -> List[str]:
     """``--cfg-options`` for testing on the converted val patches."""
-    return [
-        f'test_dataloader.dataset.data_root={data_root}',
-        'test_dataloader.num_workers=0',
-        'test_dataloader.persistent_workers=False',
-    ]
+    return short_test_run_options(data_root)
 
 
 def run_job(work: str, data_root: str, iters: int = ITERS,
@@ -78,15 +63,10 @@ def run_job(work: str, data_root: str, iters: int = ITERS,
     run([MIM, 'test', 'mmseg_ext', R50, '--checkpoint', ckpt,
          '--work-dir', osp.join(work, 'test'), '--cfg-options',
          *short_test_options(patches)])
-    fps_md = osp.join(work, 'fps.md')
-    run([sys.executable, FPS_TEST, R50, '--height', '896', '--width', '896',
-         '--device', 'cpu', '--warmup', '1', '--iters', str(fps_iters),
-         '--out', fps_md])
+    fps = fps_table([R50], osp.join(work, 'fps.md'), 896, 896, fps_iters)
 
     losses = read_losses(train_dir)
     edge = [read_losses(train_dir, f'decode.loss_edge_l{i}') for i in range(3)]
-    with open(fps_md) as f:
-        fps_table = f.read()
     return dict(
         train_iters=iters,
         loss_first=losses[0],
@@ -95,4 +75,4 @@ def run_job(work: str, data_root: str, iters: int = ITERS,
         loss_edge_last=[e[-1] for e in edge],
         mIoU_val=read_metric(osp.join(work, 'test'), 'mIoU'),
         checkpoint=ckpt,
-        fps_table=fps_table)
+        fps_table=fps)

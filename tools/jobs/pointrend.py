@@ -21,9 +21,8 @@ they address are the same.
 """
 import os
 import os.path as osp
-import sys
 
-from .common import FPS_TEST, MIM, read_losses, read_metric, run
+from .common import MIM, fps_table, read_losses, read_metric, run
 from .sfnet import cityscapes_root, short_test_options, short_train_options
 
 R50 = 'configs/pointrend/pointrend_r50_4xb4-80k_cityscapes-512x1024.py'
@@ -68,12 +67,8 @@ def run_job(work: str, data_root: str, iters: int = ITERS,
     run([MIM, 'test', 'mmseg_ext', R50_TEST, '--checkpoint', ckpt,
          '--format-only', '--out', submission,
          '--work-dir', osp.join(work, 'format'), '--cfg-options', *test_opts])
-    fps_md = osp.join(work, 'fps.md')
-    run([sys.executable, FPS_TEST, R50, R101, '--mode', 'predict',
-         '--height', str(height), '--width', str(width), '--device', 'cpu',
-         '--warmup', '1', '--iters', str(fps_iters), '--out', fps_md])
-    with open(fps_md) as f:
-        fps_table = f.read()
+    fps = fps_table([R50, R101], osp.join(work, 'fps.md'), height, width,
+                    fps_iters, '--mode', 'predict')
 
     losses = read_losses(train_dir)
     return dict(
@@ -84,4 +79,4 @@ def run_job(work: str, data_root: str, iters: int = ITERS,
         submission_pngs=len(
             [f for f in os.listdir(submission) if f.endswith('.png')]),
         checkpoint=ckpt,
-        fps_table=fps_table)
+        fps_table=fps)

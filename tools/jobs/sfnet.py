@@ -12,10 +12,10 @@
 """
 import os
 import os.path as osp
-import sys
 from typing import List
 
-from .common import FPS_TEST, MIM, read_losses, read_metric, run
+from .common import (MIM, fps_table, read_losses, read_metric, run,
+                     short_run_options, short_test_run_options)
 
 R18 = 'configs/sfnet/sfnet_r18-d32_4xb2-50k_cityscapes-512x1024.py'
 R18_TEST = 'configs/sfnet/sfnet_r18-d32_4xb2-50k_cityscapes-test.py'
@@ -31,10 +31,7 @@ def short_train_options(data_root: str, iters: int, crop=(128, 256)) -> List[str
     more than one value per channel), no worker processes.
     """
     h, w = crop
-    return [
-        f'train_dataloader.dataset.data_root={data_root}',
-        f'val_dataloader.dataset.data_root={data_root}',
-        f'test_dataloader.dataset.data_root={data_root}',
+    return short_run_options(data_root, iters) + [
         'train_dataloader.dataset.data_prefix.img_path=leftImg8bit/val',
         'train_dataloader.dataset.data_prefix.seg_map_path=gtFine/val',
         f'train_dataloader.dataset.pipeline.2.scale=({4 * w},{4 * h})',
@@ -42,27 +39,15 @@ def short_train_options(data_root: str, iters: int, crop=(128, 256)) -> List[str
         f'model.data_preprocessor.size=({h},{w})',
         f'val_dataloader.dataset.pipeline.1.scale=({2 * w},{2 * h})',
         'train_dataloader.batch_size=2',
-        'train_dataloader.num_workers=0',
-        'train_dataloader.persistent_workers=False',
-        'val_dataloader.num_workers=0',
-        'val_dataloader.persistent_workers=False',
-        f'train_cfg.max_iters={iters}',
-        f'train_cfg.val_interval={iters}',
-        f'default_hooks.checkpoint.interval={iters}',
-        'default_hooks.logger.interval=1',
-        f'param_scheduler.0.end={iters}',
     ]
 
 
 def short_test_options(data_root: str, crop=(128, 256)) -> List[str]:
     """``--cfg-options`` for testing on the sample's val images."""
     h, w = crop
-    return [
-        f'test_dataloader.dataset.data_root={data_root}',
+    return short_test_run_options(data_root) + [
         'test_dataloader.dataset.data_prefix.img_path=leftImg8bit/val',
         f'test_dataloader.dataset.pipeline.1.scale=({2 * w},{2 * h})',
-        'test_dataloader.num_workers=0',
-        'test_dataloader.persistent_workers=False',
     ]
 
 
@@ -97,15 +82,10 @@ def run_job(work: str, data_root: str, iters: int = ITERS,
     run([MIM, 'test', 'mmseg_ext', R18_TEST, '--checkpoint', ckpt,
          '--format-only', '--out', submission,
          '--work-dir', osp.join(work, 'format'), '--cfg-options', *test_opts])
-    fps_md = osp.join(work, 'fps.md')
-    run([sys.executable, FPS_TEST, R18, R50,
-         '--height', str(height), '--width', str(width),
-         '--device', 'cpu', '--warmup', '1', '--iters', str(fps_iters),
-         '--out', fps_md])
+    fps = fps_table([R18, R50], osp.join(work, 'fps.md'), height, width,
+                    fps_iters)
 
     losses = read_losses(train_dir)
-    with open(fps_md) as f:
-        fps_table = f.read()
     return dict(
         train_iters=iters,
         loss_first=losses[0],
@@ -116,4 +96,4 @@ def run_job(work: str, data_root: str, iters: int = ITERS,
         submission_pngs=len(
             [f for f in os.listdir(submission) if f.endswith('.png')]),
         checkpoint=ckpt,
-        fps_table=fps_table)
+        fps_table=fps)
