@@ -41,7 +41,6 @@ Usage::
     python tools/dataset_converters/deepglobe.py /data/deepglobe \\
         --splits-dir /data/GLNet -o data/deepglobe_landcover [--nproc 4]
 """
-import argparse
 import os.path as osp
 import sys
 from typing import List
@@ -50,8 +49,8 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from split_layout import (Tile, check_sources, lay_out,  # noqa: E402
-                          read_split_lists)
+from split_layout import (Tile, build_parser, check_sources,  # noqa: E402
+                          lay_out, print_summary, read_split_lists)
 
 IMG_SUFFIX = '_sat.jpg'
 ANN_SUFFIX = '_mask.png'
@@ -217,21 +216,13 @@ def convert(src: str, splits_dir: str, out_dir: str,
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description='Convert DeepGlobe Land Cover to the mmseg layout by the '
-        'FCtL/GLNet split (RGB masks -> class ids, threshold 128)')
-    parser.add_argument('src', help='download root (with train/) or its '
-                        'train/ folder: <id>_sat.jpg + <id>_mask.png')
-    parser.add_argument('--splits-dir', required=True,
-                        help='folder with train.txt, crossvali.txt, test.txt'
-                        ' (VITA-Group/GLNet)')
-    parser.add_argument('-o', '--out-dir', default='data/deepglobe_landcover')
-    parser.add_argument('--splits', nargs='+',
-                        default=['train', 'val', 'test'],
-                        choices=['train', 'val', 'test'])
-    parser.add_argument('--copy', action='store_true',
-                        help='copy images instead of hard-linking them')
-    parser.add_argument('--nproc', type=int, default=1)
+    parser = build_parser(
+        'Convert DeepGlobe Land Cover to the mmseg layout by the FCtL/GLNet '
+        'split (RGB masks -> class ids, threshold 128)',
+        src_help='download root (with train/) or its train/ folder: '
+        '<id>_sat.jpg + <id>_mask.png',
+        lists_source='VITA-Group/GLNet',
+        default_out='data/deepglobe_landcover')
     parser.add_argument('--unmatched', default='error',
                         choices=sorted(UNMATCHED),
                         help='binarised colour outside the palette: error, '
@@ -244,9 +235,7 @@ def main(argv=None):
     counts = convert(args.src, args.splits_dir, args.out_dir, args.splits,
                      copy=args.copy, nproc=args.nproc,
                      unmatched=args.unmatched)
-    print(f'\n{args.out_dir}: {counts["written"]} tile(s) written, '
-          f'{counts["skipped"]} already done; per split '
-          f'{counts["per_split"]}')
+    print_summary(args.out_dir, counts)
 
 
 if __name__ == '__main__':

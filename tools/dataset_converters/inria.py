@@ -36,7 +36,6 @@ Usage::
     python tools/dataset_converters/inria.py /data/AerialImageDataset \\
         --splits-dir /data/FCtL/txt_1 -o data/inria_aerial [--nproc 4]
 """
-import argparse
 import os.path as osp
 import sys
 from typing import List
@@ -45,8 +44,8 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from split_layout import (Tile, check_sources, lay_out,  # noqa: E402
-                          read_split_lists)
+from split_layout import (Tile, build_parser, check_sources,  # noqa: E402
+                          lay_out, print_summary, read_split_lists)
 
 LIST_SUFFIX = '_sat.tif'  # FCtL's names; the download has <tile>.tif
 IMG_SUFFIX = '_sat.tif'
@@ -157,31 +156,20 @@ def convert(src: str, splits_dir: str, out_dir: str,
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description='Convert Inria Aerial to the mmseg layout by the FCtL '
-        'split (ground truth 0/255 -> 0/1)')
-    parser.add_argument('src', help='download root (with train/) or its '
-                        'train/ folder: images/<tile>.tif + gt/<tile>.tif')
-    parser.add_argument('--splits-dir', required=True,
-                        help='folder with train.txt, crossvali.txt, test.txt'
-                        ' (liqiokkk/FCtL txt_1/)')
-    parser.add_argument('-o', '--out-dir', default='data/inria_aerial')
-    parser.add_argument('--splits', nargs='+',
-                        default=['train', 'val', 'test'],
-                        choices=['train', 'val', 'test'])
-    parser.add_argument('--copy', action='store_true',
-                        help='copy images instead of hard-linking them')
-    parser.add_argument('--nproc', type=int, default=1)
-    return parser.parse_args(argv)
+    return build_parser(
+        'Convert Inria Aerial to the mmseg layout by the FCtL split (ground '
+        'truth 0/255 -> 0/1)',
+        src_help='download root (with train/) or its train/ folder: '
+        'images/<tile>.tif + gt/<tile>.tif',
+        lists_source='liqiokkk/FCtL txt_1/',
+        default_out='data/inria_aerial').parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
     counts = convert(args.src, args.splits_dir, args.out_dir, args.splits,
                      copy=args.copy, nproc=args.nproc)
-    print(f'\n{args.out_dir}: {counts["written"]} tile(s) written, '
-          f'{counts["skipped"]} already done; per split '
-          f'{counts["per_split"]}')
+    print_summary(args.out_dir, counts)
 
 
 if __name__ == '__main__':

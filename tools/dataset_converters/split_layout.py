@@ -16,6 +16,7 @@ renamed when complete, so an output that exists is whole: a re-run skips it.
 The download is only read (hard links add a name to a file's inode; its
 content and times stay as they are).
 """
+import argparse
 import os
 import os.path as osp
 import shutil
@@ -207,6 +208,44 @@ def _lay_out_tile(args) -> str:
     else:
         atomic_link_or_copy(tile.src_img, tile.dst_img, copy=copy)
     return 'skipped' if done == 2 else 'written'
+
+
+def build_parser(description: str, src_help: str, lists_source: str,
+                 default_out: str) -> argparse.ArgumentParser:
+    """The converters' shared command line.
+
+    ``SRC --splits-dir DIR [-o OUT] [--splits ...] [--copy] [--nproc N]``;
+    a converter adds its own options to the returned parser.
+
+    Args:
+        description (str): The converter's description.
+        src_help (str): Help of the ``src`` argument (the download layout).
+        lists_source (str): Where the published lists come from, e.g.
+            ``'VITA-Group/GLNet'``.
+        default_out (str): Default ``--out-dir`` (the base config's
+            ``data_root``).
+    """
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument('src', help=src_help)
+    parser.add_argument('--splits-dir', required=True,
+                        help='folder with train.txt, crossvali.txt, test.txt'
+                        f' ({lists_source})')
+    parser.add_argument('-o', '--out-dir', default=default_out)
+    parser.add_argument('--splits', nargs='+',
+                        default=['train', 'val', 'test'],
+                        choices=['train', 'val', 'test'])
+    parser.add_argument('--copy', action='store_true',
+                        help='copy images instead of hard-linking them')
+    parser.add_argument('--nproc', type=int, default=1)
+    return parser
+
+
+def print_summary(out_dir: str, counts: Dict) -> None:
+    """Print what a converter's ``convert`` returned (see :func:`lay_out`,
+    plus ``'per_split'``)."""
+    print(f'\n{out_dir}: {counts["written"]} tile(s) written, '
+          f'{counts["skipped"]} already done; per split '
+          f'{counts["per_split"]}')
 
 
 def lay_out(tiles: Sequence[Tile], load_ids: Callable[[str], np.ndarray],
