@@ -1,12 +1,11 @@
 """DeepGlobe Land Cover (Demir et al., CVPRW 2018), as ISDNet uses it."""
-from typing import List
-
-from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
+
+from .converted_tiles import ConvertedTilesDataset
 
 
 @DATASETS.register_module()
-class DeepGlobeDataset(BaseSegDataset):
+class DeepGlobeDataset(ConvertedTilesDataset):
     """DeepGlobe Land Cover Classification dataset, 2448x2448 tiles at 50 cm.
 
     Reproduces ``DeepGlobeDataset`` of ISDNet (cedricgsh/ISDNet
@@ -42,6 +41,7 @@ class DeepGlobeDataset(BaseSegDataset):
         FileNotFoundError: (at initialisation) if the image folder is
             missing or holds no ``img_suffix`` file, naming the folder.
     """
+    CONVERTER = 'tools/dataset_converters/deepglobe.py'
     METAINFO = dict(
         classes=('unknown', 'urban', 'agriculture', 'rangeland', 'forest',
                  'water', 'barren'),
@@ -58,15 +58,3 @@ class DeepGlobeDataset(BaseSegDataset):
             seg_map_suffix=seg_map_suffix,
             reduce_zero_label=reduce_zero_label,
             **kwargs)
-
-    def load_data_list(self) -> List[dict]:
-        """List the tiles; an empty image folder is an error here rather than
-        an empty dataloader later (a missing one already raises
-        FileNotFoundError in mmseg)."""
-        data_list = super().load_data_list()
-        if not data_list:
-            raise FileNotFoundError(
-                f'no *{self.img_suffix} image in '
-                f'{self.data_prefix.get("img_path", "")}; convert the '
-                'download with tools/dataset_converters/deepglobe.py')
-        return data_list

@@ -1,13 +1,12 @@
 """Inria Aerial Image Labeling (Maggiori et al., IGARSS 2017), as ISDNet uses
 it."""
-from typing import List
-
-from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
+
+from .converted_tiles import ConvertedTilesDataset
 
 
 @DATASETS.register_module()
-class InriaAerialDataset(BaseSegDataset):
+class InriaAerialDataset(ConvertedTilesDataset):
     """Inria Aerial building footprints, 5000x5000 GeoTIFF tiles at 30 cm.
 
     Reproduces ``InriaAerialDataset`` of ISDNet (cedricgsh/ISDNet
@@ -39,6 +38,7 @@ class InriaAerialDataset(BaseSegDataset):
         FileNotFoundError: (at initialisation) if the image folder is
             missing or holds no ``img_suffix`` file, naming the folder.
     """
+    CONVERTER = 'tools/dataset_converters/inria.py'
     METAINFO = dict(
         classes=('background', 'building'),
         palette=[[0, 0, 0], [255, 255, 255]])
@@ -53,15 +53,3 @@ class InriaAerialDataset(BaseSegDataset):
             seg_map_suffix=seg_map_suffix,
             reduce_zero_label=reduce_zero_label,
             **kwargs)
-
-    def load_data_list(self) -> List[dict]:
-        """List the tiles; an empty image folder is an error here rather than
-        an empty dataloader later (a missing one already raises
-        FileNotFoundError in mmseg)."""
-        data_list = super().load_data_list()
-        if not data_list:
-            raise FileNotFoundError(
-                f'no *{self.img_suffix} image in '
-                f'{self.data_prefix.get("img_path", "")}; convert the '
-                'download with tools/dataset_converters/inria.py')
-        return data_list
