@@ -4,6 +4,7 @@ The sample data (real Cityscapes/iSAID/... crops) is never copied into the
 repository. It is found, in order, at ``$MMSEG_EXT_DATA``, ``<repo>/data``
 (``.ci/run`` links ``../shared/data/*`` there) and ``<repo>/../shared/data``.
 """
+import hashlib
 import importlib.util
 import os
 import os.path as osp
@@ -46,6 +47,22 @@ def run_command(cmd, check: bool = True) -> subprocess.CompletedProcess:
             f'{" ".join(map(str, cmd))} failed ({proc.returncode}):\n'
             f'{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}')
     return proc
+
+
+def tree_snapshot(folder) -> dict:
+    """``{relative path: (size, mtime_ns, sha256, mode)}`` of every file
+    under ``folder``: equal snapshots mean no file was added, removed,
+    rewritten, touched or re-moded (e.g. a converter's source)."""
+    snap = {}
+    for root, _, files in os.walk(folder):
+        for name in files:
+            path = osp.join(root, name)
+            st = os.stat(path)
+            with open(path, 'rb') as f:
+                digest = hashlib.sha256(f.read()).hexdigest()
+            snap[osp.relpath(path, folder)] = (st.st_size, st.st_mtime_ns,
+                                               digest, st.st_mode)
+    return snap
 
 
 def load_tool(relative_path: str, name: str = None, register: bool = False):

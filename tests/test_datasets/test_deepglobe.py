@@ -1,6 +1,5 @@
 """DeepGlobe Land Cover: RGB -> id converter on the real sample and the real
 GLNet split lists, and ``DeepGlobeDataset`` with the base config pipeline."""
-import hashlib
 import os
 import os.path as osp
 import subprocess
@@ -11,7 +10,7 @@ import pytest
 from mmengine.config import Config
 from PIL import Image
 
-from conftest import REPO, load_tool
+from conftest import REPO, load_tool, tree_snapshot
 
 dg = load_tool('tools/dataset_converters/deepglobe.py', 'deepglobe_converter')
 
@@ -39,19 +38,6 @@ def lists(tmp_path):
     (d / 'crossvali.txt').write_text('')
     (d / 'test.txt').write_text('\n')
     return d
-
-
-def snapshot(folder):
-    """(name, sha1, mtime_ns, mode) of every file under ``folder``."""
-    out = []
-    for root, _, files in os.walk(folder):
-        for name in sorted(files):
-            p = osp.join(root, name)
-            st = os.stat(p)
-            with open(p, 'rb') as f:
-                out.append((p, hashlib.sha1(f.read()).hexdigest(),
-                            st.st_mtime_ns, st.st_mode))
-    return sorted(out)
 
 
 def test_palette_matches_dataset():
@@ -163,7 +149,7 @@ def test_bad_lists(src, lists):
 @pytest.fixture
 def converted(src, lists, tmp_path):
     out = tmp_path / 'dg'
-    before = snapshot(src)
+    before = tree_snapshot(src)
     # default: the two red pixels stop the conversion, nothing of the tile
     # is left behind
     with pytest.raises(ValueError, match='no DeepGlobe class'):
@@ -172,7 +158,7 @@ def converted(src, lists, tmp_path):
     counts = dg.convert(src, str(lists), str(out), unmatched='unknown')
     assert counts == {'written': 1, 'skipped': 0,
                       'per_split': {'train': 1, 'val': 0, 'test': 0}}
-    assert snapshot(src) == before
+    assert tree_snapshot(src) == before
     return out
 
 

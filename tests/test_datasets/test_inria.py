@@ -2,7 +2,6 @@
 and the real FCtL split lists, and ``InriaAerialDataset`` with the base config
 pipeline."""
 import collections
-import hashlib
 import os
 import os.path as osp
 import shutil
@@ -13,7 +12,7 @@ import pytest
 from mmengine.config import Config
 from PIL import Image
 
-from conftest import REPO, load_tool
+from conftest import REPO, load_tool, tree_snapshot
 
 ia = load_tool('tools/dataset_converters/inria.py', 'inria_converter')
 
@@ -36,19 +35,6 @@ def lists(tmp_path):
     (d / 'crossvali.txt').write_text('')
     (d / 'test.txt').write_text('')
     return d
-
-
-def snapshot(folder):
-    """(name, sha1, mtime_ns, mode) of every file under ``folder``."""
-    out = []
-    for root, _, files in os.walk(folder):
-        for name in sorted(files):
-            p = osp.join(root, name)
-            st = os.stat(p)
-            with open(p, 'rb') as f:
-                out.append((p, hashlib.sha1(f.read()).hexdigest(),
-                            st.st_mtime_ns, st.st_mode))
-    return sorted(out)
 
 
 def test_binary_to_ids():
@@ -118,11 +104,11 @@ def test_real_split_lists_counts(data_root, src, tmp_path):
 
 def test_converter_outputs_and_rerun(src, lists, tmp_path):
     out = tmp_path / 'ia'
-    before = snapshot(src)
+    before = tree_snapshot(src)
     counts = ia.convert(src, str(lists), str(out))
     assert counts == {'written': 1, 'skipped': 0,
                       'per_split': {'train': 1, 'val': 0, 'test': 0}}
-    assert snapshot(src) == before
+    assert tree_snapshot(src) == before
     img = out / 'img_dir' / 'train' / f'{TILE}_sat.tif'
     ann = out / 'ann_dir' / 'train' / f'{TILE}_mask.png'
     src_img = osp.join(src, 'train', 'images', f'{TILE}.tif')
@@ -149,7 +135,7 @@ def test_converter_outputs_and_rerun(src, lists, tmp_path):
     copied = tmp_path / 'c' / 'img_dir' / 'train' / f'{TILE}_sat.tif'
     assert not osp.samefile(copied, src_img)
     assert copied.read_bytes() == open(src_img, 'rb').read()
-    assert snapshot(src) == before
+    assert tree_snapshot(src) == before
 
 
 def test_bad_ground_truth_named_nothing_left(src, lists, tmp_path):

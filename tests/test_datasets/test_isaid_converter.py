@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import REPO, load_tool
+from conftest import REPO, load_tool, tree_snapshot
 
 # registered: --nproc workers pickle its functions
 isaid = load_tool('tools/dataset_converters/isaid.py', 'isaid_converter',
@@ -41,20 +41,6 @@ def _sha(array):
             f'|{array.dtype}|{array.shape}')
 
 
-def _snapshot(folder):
-    """{relative path: (size, mtime_ns, sha256)} of every file."""
-    snap = {}
-    for root, _, files in os.walk(folder):
-        for name in files:
-            path = osp.join(root, name)
-            st = os.stat(path)
-            with open(path, 'rb') as f:
-                digest = hashlib.sha256(f.read()).hexdigest()
-            snap[osp.relpath(path, folder)] = (st.st_size, st.st_mtime_ns,
-                                               digest)
-    return snap
-
-
 def _outputs(out):
     return sorted(
         osp.relpath(osp.join(root, name), out)
@@ -70,7 +56,7 @@ def src(data_root):
 def converted(src, tmp_path_factory):
     """The sample converted once through the CLI entry point."""
     out = str(tmp_path_factory.mktemp('isaid_out'))
-    before = _snapshot(src)
+    before = tree_snapshot(src)
     assert isaid.main([src, '-o', out]) == 0
     return dict(out=out, before=before)
 
@@ -184,19 +170,19 @@ def test_whole_kept_image_is_copied_byte_for_byte(converted, src):
 
 def test_rerun_skips_finished_outputs(converted, src, capsys):
     out = converted['out']
-    before = _snapshot(out)
+    before = tree_snapshot(out)
     summary = isaid.convert(src, out)
     assert summary == dict(
         train=dict(images=1, written=0, skipped=2),
         val=dict(images=2, written=0, skipped=10))
-    assert _snapshot(out) == before  # mtimes included
+    assert tree_snapshot(out) == before  # mtimes included
     # a lost patch is rewritten alone
     lost = osp.join(out, 'ann_dir', 'val',
                     'P0003_0_896_251_1147_instance_color_RGB.png')
     os.remove(lost)
     summary = isaid.convert(src, out, splits=['val'])
     assert summary['val'] == dict(images=2, written=1, skipped=9)
-    after = _snapshot(out)
+    after = tree_snapshot(out)
     assert after[osp.relpath(lost, out)][2] == before[osp.relpath(
         lost, out)][2]
     assert {k: v for k, v in after.items() if k != osp.relpath(lost, out)} \
@@ -204,7 +190,7 @@ def test_rerun_skips_finished_outputs(converted, src, capsys):
 
 
 def test_source_is_untouched(converted, src):
-    assert _snapshot(src) == converted['before']
+    assert tree_snapshot(src) == converted['before']
 
 
 def test_zipped_download_gives_identical_output(converted, src, tmp_path):
@@ -227,11 +213,11 @@ def test_zipped_download_gives_identical_output(converted, src, tmp_path):
             masks = osp.join(src, split, 'Semantic_masks', 'images')
             for name in sorted(os.listdir(masks)):
                 z.write(osp.join(masks, name), f'images/{name}')
-    zbefore = _snapshot(str(zsrc))
+    zbefore = tree_snapshot(str(zsrc))
     out = tmp_path / 'out'
     summary = isaid.convert(str(zsrc), str(out), nproc=2)
     assert summary['val'] == dict(images=2, written=10, skipped=0)
-    assert _snapshot(str(zsrc)) == zbefore  # nothing extracted into SRC
+    assert tree_snapshot(str(zsrc)) == zbefore  # nothing extracted into SRC
     ref = converted['out']
     assert _outputs(str(out)) == _outputs(ref)
     for rel in _outputs(ref):
