@@ -123,19 +123,25 @@ def mim() -> str:
 
 
 @pytest.fixture
-def repo_root_one_thread(monkeypatch):
-    """Run the test from the repository root with one torch thread.
+def one_thread():
+    """Run the test with one torch intra-op thread.
 
-    Configs are given relative to the root (as users type them); one
-    intra-op thread because on a busy 2-core box OpenMP spin-waiting makes
-    multi-threaded forwards ~10x slower.
+    On a busy 2-core box OpenMP spin-waiting makes multi-threaded convs and
+    forwards up to ~10x slower. Use with
+    ``pytestmark = pytest.mark.usefixtures('one_thread')``.
     """
     import torch
-    monkeypatch.chdir(REPO)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def repo_root_one_thread(monkeypatch, one_thread):
+    """:func:`one_thread`, run from the repository root (configs given
+    relative to it, as users type them)."""
+    monkeypatch.chdir(REPO)
 
 
 @pytest.fixture(autouse=True, scope='session')

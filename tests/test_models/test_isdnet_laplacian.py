@@ -11,13 +11,7 @@ from mmseg_ext.models.utils.laplacian_pyramid import (conv_gauss,
                                                       pyr_upsample)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # busy 2-core box: OpenMP spin-waiting makes multi-threaded convs slower
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 def _img(*shape, dtype=torch.float32, seed=0):

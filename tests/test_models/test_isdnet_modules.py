@@ -18,12 +18,7 @@ from mmseg_ext.models.decode_heads.isd_head import (ISDHead,
 BN = dict(type='BN', requires_grad=True)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 def _randn(*shape, seed=0):

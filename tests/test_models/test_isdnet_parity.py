@@ -54,13 +54,7 @@ def golden():
     return torch.load(GOLDEN, map_location='cpu', weights_only=True)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # busy 2-core box: OpenMP spin-waiting makes multi-threaded convs slower
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 def _max_diff(name, ours, ref):

@@ -21,12 +21,7 @@ CITYSCAPES = osp.join(CFG_DIR, 'isdnet_r18-d8_4xb2-80k_cityscapes-512x1024.py')
 DEEPLAB = osp.join(CFG_DIR, 'deeplabv3_r18-d8_4xb2-80k_deepglobe-1224x1224.py')
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 @functools.lru_cache(maxsize=None)
