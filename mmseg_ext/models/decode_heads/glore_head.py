@@ -9,8 +9,8 @@ from torch import Tensor
 
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.registry import MODELS
-from mmseg.utils import ConfigType, SampleList
-from ..utils.label_check import check_seg_labels
+from mmseg.utils import ConfigType
+from ..utils.label_check import LabelCheckMixin
 
 
 class GloReGCN(nn.Module):
@@ -132,7 +132,7 @@ class GloReUnit(BaseModule):
 
 
 @MODELS.register_module()
-class GloReHead(BaseDecodeHead):
+class GloReHead(LabelCheckMixin, BaseDecodeHead):
     """GloRe segmentation head (`arXiv 1811.12814
     <https://arxiv.org/abs/1811.12814>`_, Sec. 4.3).
 
@@ -198,15 +198,3 @@ class GloReHead(BaseDecodeHead):
     def forward(self, inputs: Sequence[Tensor]) -> Tensor:
         x = self._transform_inputs(inputs)
         return self.cls_seg(self.glore(self.reduce(x)))
-
-    def loss(self, inputs: Sequence[Tensor], batch_data_samples: SampleList,
-             train_cfg: ConfigType) -> dict:
-        """As :meth:`BaseDecodeHead.loss`, after checking the label values.
-
-        Raises:
-            ValueError: If a label map holds ids outside the classes and
-                ``ignore_index``; the message names the file.
-        """
-        check_seg_labels(batch_data_samples, self.num_classes,
-                         self.ignore_index)
-        return super().loss(inputs, batch_data_samples, train_cfg)

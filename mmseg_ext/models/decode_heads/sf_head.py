@@ -8,12 +8,11 @@ from torch import Tensor
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
-from mmseg.utils import ConfigType, SampleList
-from ..utils.label_check import check_seg_labels
+from ..utils.label_check import LabelCheckMixin
 
 
 @MODELS.register_module()
-class SFHead(BaseDecodeHead):
+class SFHead(LabelCheckMixin, BaseDecodeHead):
     """Fusion head of SFNet (`arXiv 2002.10120 <https://arxiv.org/abs/2002.10120>`_).
 
     The tail of ``UperNetAlignHead`` (lxtGH/SFSegNets,
@@ -65,15 +64,3 @@ class SFHead(BaseDecodeHead):
             for f in feats[1:]
         ]
         return self.cls_seg(self.fusion_conv(torch.cat(feats, dim=1)))
-
-    def loss(self, inputs: Sequence[Tensor], batch_data_samples: SampleList,
-             train_cfg: ConfigType) -> dict:
-        """As :meth:`BaseDecodeHead.loss`, after checking the label values.
-
-        Raises:
-            ValueError: If a label map holds ids outside the classes and
-                ``ignore_index``; the message names the file.
-        """
-        check_seg_labels(batch_data_samples, self.num_classes,
-                         self.ignore_index)
-        return super().loss(inputs, batch_data_samples, train_cfg)

@@ -2,8 +2,10 @@
 from typing import Sequence
 
 import torch
+from torch import Tensor
 
 from mmseg.structures import SegDataSample
+from mmseg.utils import ConfigType, SampleList
 
 
 def check_seg_labels(batch_data_samples: Sequence[SegDataSample],
@@ -36,3 +38,23 @@ def check_seg_labels(batch_data_samples: Sequence[SegDataSample],
             f'ignore_index={ignore_index} (wrong label files, e.g. labelIds '
             'instead of labelTrainIds, or reduce_zero_label?): ' +
             '; '.join(problems))
+
+
+class LabelCheckMixin:
+    """Decode-head mixin: :meth:`loss` runs :func:`check_seg_labels` first.
+
+    Put it before the head base:
+    ``class SFHead(LabelCheckMixin, BaseDecodeHead)``.
+    """
+
+    def loss(self, inputs: Sequence[Tensor], batch_data_samples: SampleList,
+             train_cfg: ConfigType) -> dict:
+        """As :meth:`BaseDecodeHead.loss`, after checking the label values.
+
+        Raises:
+            ValueError: If a label map holds ids outside the classes and
+                ``ignore_index``; the message names the file.
+        """
+        check_seg_labels(batch_data_samples, self.num_classes,
+                         self.ignore_index)
+        return super().loss(inputs, batch_data_samples, train_cfg)
