@@ -85,7 +85,6 @@ import json
 import os
 import os.path as osp
 import sys
-import tempfile
 import zipfile
 from functools import lru_cache
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
@@ -95,6 +94,10 @@ import numpy as np
 from mmengine.utils import ProgressBar, track_parallel_progress
 
 from mmseg.datasets import iSAIDDataset
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+# writes through .<name>.*.part and a rename, as the split-list converters
+from split_layout import atomic_write_bytes  # noqa: E402
 
 # id -> RGB colour; mmseg's copy of the official devkit palette
 PALETTE: Tuple[Tuple[int, int, int], ...] = tuple(
@@ -385,27 +388,6 @@ def _decode(source: Source, data: bytes) -> np.ndarray:
     return img
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _write_atomic(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` via ``.<name>.*.part`` and a rename."""
-    folder, base = osp.split(path)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{base}.', suffix='.part', dir=folder)
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            f.write(data)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 -> as open() would
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
 def _encode_png(array: np.ndarray, target: str) -> bytes:
     ok, buf = cv2.imencode('.png', array)
     if not ok:
@@ -484,7 +466,7 @@ def convert_pair(pair: Pair,
             outputs.append((img_path, image_bytes if whole else _encode_png(
                 np.ascontiguousarray(image[y1:y2, x1:x2]), img_path)))
     for path, data in outputs:
-        _write_atomic(path, data)
+        atomic_write_bytes(path, data)
     return len(outputs), skipped
 
 
@@ -502,7 +484,7 @@ def _check_meta(out_dir: str, meta: dict) -> None:
                 f'{out_dir} holds patches made with {old} ({path}); this run '
                 f'asks for {meta}: use another output folder')
     else:
-        _write_atomic(path, json.dumps(meta).encode())
+        atomic_write_bytes(path, json.dumps(meta).encode())
 
 
 def convert(src: str,
