@@ -49,6 +49,16 @@ def run_command(cmd, check: bool = True) -> subprocess.CompletedProcess:
     return proc
 
 
+def max_abs_diff(name: str, ours, ref) -> float:
+    """Max abs difference of two same-shape tensors, printed with ``name``
+    and the reference's magnitude (parity tests report it; run ``-s``)."""
+    assert ours.shape == ref.shape, (name, ours.shape, ref.shape)
+    diff = (ours - ref).abs().max().item()
+    print(f'{name}: max abs diff {diff:.3e} (|ref| max '
+          f'{ref.abs().max().item():.3f})')
+    return diff
+
+
 def tree_snapshot(folder) -> dict:
     """``{relative path: (size, mtime_ns, sha256, mode)}`` of every file
     under ``folder``: equal snapshots mean no file was added, removed,

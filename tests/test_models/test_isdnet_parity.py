@@ -36,7 +36,7 @@ from mmseg_ext.models.decode_heads.isd_head import (ISDHead,
                                                     RelationAwareFusion)
 from mmseg_ext.models.utils.laplacian_pyramid import laplacian_pyramid
 
-from conftest import load_tool
+from conftest import load_tool, max_abs_diff
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 GOLDEN = osp.join(ROOT, 'tests', 'data', 'isdnet_golden.pth')
@@ -55,14 +55,6 @@ def golden():
 
 
 pytestmark = pytest.mark.usefixtures('one_thread')
-
-
-def _max_diff(name, ours, ref):
-    assert ours.shape == ref.shape, (name, ours.shape, ref.shape)
-    diff = (ours - ref).abs().max().item()
-    print(f'{name}: max abs diff {diff:.3e} (|ref| max '
-          f'{ref.abs().max().item():.3f})')
-    return diff
 
 
 def det_fill(shape, salt, kind):
@@ -133,7 +125,7 @@ def test_laplacian_pyramid_parity(golden, case):
     ours = laplacian_pyramid(data['img'], data['num_high'])
     assert len(ours) == len(data['residuals']) == data['num_high']
     for level, (o, r) in enumerate(zip(ours, data['residuals'])):
-        assert _max_diff(f'lap[{case}] level {level}', o, r) <= TOL
+        assert max_abs_diff(f'lap[{case}] level {level}', o, r) <= TOL
 
 
 # ---------------------------------------------------------------- RAF ----
@@ -147,9 +139,9 @@ def test_raf_parity(golden):
     assert raf.spatial_gate.item() != 0 and raf.context_gate.item() != 0
     with torch.no_grad():
         s, c, out = raf(gold['spatial'], gold['context'])
-    assert _max_diff('RAF s_feat', s, gold['s_feat']) <= TOL
-    assert _max_diff('RAF c_feat', c, gold['c_feat']) <= TOL
-    assert _max_diff('RAF out', out, gold['out']) <= TOL
+    assert max_abs_diff('RAF s_feat', s, gold['s_feat']) <= TOL
+    assert max_abs_diff('RAF c_feat', c, gold['c_feat']) <= TOL
+    assert max_abs_diff('RAF out', out, gold['out']) <= TOL
 
 
 # ------------------------------------------------------- shallow net ----
@@ -179,8 +171,8 @@ def test_shallow_net_imagenet_init_parity(golden, tmp_path, layout):
     gold = golden['shallow_imagenet']
     with torch.no_grad():
         f8, f16 = net(gold['input'])
-    assert _max_diff('shallow feat8', f8, gold['feat8']) <= TOL
-    assert _max_diff('shallow feat16', f16, gold['feat16']) <= TOL
+    assert max_abs_diff('shallow feat8', f8, gold['feat8']) <= TOL
+    assert max_abs_diff('shallow feat16', f16, gold['feat16']) <= TOL
 
 
 def test_converter_stdc_imagenet_matches_model_init(golden, tmp_path):
@@ -196,7 +188,7 @@ def test_converter_stdc_imagenet_matches_model_init(golden, tmp_path):
     gold = golden['shallow_imagenet']
     with torch.no_grad():
         f8, f16 = net(gold['input'])
-    assert _max_diff('converted feat16', f16, gold['feat16']) <= TOL
+    assert max_abs_diff('converted feat16', f16, gold['feat16']) <= TOL
 
 
 # ----------------------------------------------------------- ISDHead ----
@@ -217,20 +209,21 @@ def test_isd_head_parity(golden):
     with torch.no_grad():
         logits = head(gold['img'], gold['context'])
         train = head.forward_train(gold['img'], gold['context'])
-    assert _max_diff('ISDHead logits', logits, gold['logits']) <= TOL
-    assert _max_diff('ISDHead train logits', train['seg'],
-                     gold['logits_train']) <= TOL
+    assert max_abs_diff('ISDHead logits', logits, gold['logits']) <= TOL
+    assert max_abs_diff('ISDHead train logits', train['seg'],
+                        gold['logits_train']) <= TOL
     # official output_aux16 = conv_seg_aux_16(1/8 context): our aux8
-    assert _max_diff('ISDHead aux 1/8', train['aux8'], gold['aux16']) <= TOL
-    assert _max_diff('ISDHead aux 1/16', train['aux16'], gold['aux8']) <= TOL
+    assert max_abs_diff('ISDHead aux 1/8', train['aux8'], gold['aux16']) <= TOL
+    assert max_abs_diff('ISDHead aux 1/16', train['aux16'],
+                        gold['aux8']) <= TOL
     from mmseg_ext.models.decode_heads.isd_head import (
         feature_affinity_loss, image_recon_loss)
     recon = image_recon_loss(train['sr'], train['sr_target'], 0.1)
     fa = feature_affinity_loss(gold['context'], train['sr_feats'], 1.0)
-    assert _max_diff('recon loss', recon, gold['recon_loss']) <= TOL
+    assert max_abs_diff('recon loss', recon, gold['recon_loss']) <= TOL
     # relative: the affinity L1 is a mean of O(1)..O(C) Gram entries
-    assert _max_diff('affinity loss', fa,
-                     gold['fa_loss']) <= TOL * gold['fa_loss'].item()
+    assert max_abs_diff('affinity loss', fa,
+                        gold['fa_loss']) <= TOL * gold['fa_loss'].item()
 
 
 # ---------------------------------------------------------- segmentor ----
@@ -247,10 +240,11 @@ def test_full_segmentor_parity(golden):
             model.extract_feat(img))
         tensor_out = model(img, mode='tensor')
         seg = model.encode_decode(img, [dict(img_shape=img.shape[2:])])
-    assert _max_diff('ASPP logits', aspp_logits, gold['aspp_logits']) <= TOL
-    assert _max_diff('refine logits (tensor mode)', tensor_out,
-                     gold['refine_logits']) <= TOL
-    assert _max_diff('seg logits (full res)', seg, gold['seg_logits']) <= TOL
+    assert max_abs_diff('ASPP logits', aspp_logits, gold['aspp_logits']) <= TOL
+    assert max_abs_diff('refine logits (tensor mode)', tensor_out,
+                        gold['refine_logits']) <= TOL
+    assert max_abs_diff('seg logits (full res)', seg,
+                        gold['seg_logits']) <= TOL
 
 
 def test_official_keys_map_onto_every_config_key(golden):

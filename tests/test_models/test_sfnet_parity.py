@@ -33,7 +33,7 @@ from mmseg.utils import register_all_modules
 from mmseg_ext.models.decode_heads.sf_head import SFHead
 from mmseg_ext.models.necks.sf_neck import FAM, SFNeck
 
-from conftest import load_tool
+from conftest import load_tool, max_abs_diff
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 GOLDEN = osp.join(ROOT, 'tests', 'data', 'sfnet_golden.pth')
@@ -53,14 +53,6 @@ conv = load_tool('tools/model_converters/sfnet2mmseg.py')
 @pytest.fixture(scope='module')
 def golden():
     return torch.load(GOLDEN, map_location='cpu', weights_only=True)
-
-
-def _max_diff(name, ours, ref):
-    assert ours.shape == ref.shape, (name, ours.shape, ref.shape)
-    diff = (ours - ref).abs().max().item()
-    print(f'{name}: max abs diff {diff:.3e} (|ref| max '
-          f'{ref.abs().max().item():.3f})')
-    return diff
 
 
 def det_fill(shape, salt, kind):
@@ -174,7 +166,7 @@ def test_fam_parity(golden, case):
     data = fam_gold['cases'][case]
     with torch.no_grad():
         out = fam(data['low'], data['high'])
-    assert _max_diff(f'FAM[{case}]', out, data['out']) <= TOL
+    assert max_abs_diff(f'FAM[{case}]', out, data['out']) <= TOL
 
 
 def test_head_parity(golden):
@@ -187,10 +179,10 @@ def test_head_parity(golden):
     model.load_state_dict(converted, strict=True)
     with torch.no_grad():
         logits, dsn = model(gold['inputs'])
-    assert _max_diff('head logits', logits, gold['logits']) <= TOL
+    assert max_abs_diff('head logits', logits, gold['logits']) <= TOL
     for level in range(3):
-        assert _max_diff(f'DSN level {level}', dsn[level],
-                         gold['dsn'][str(level)]) <= TOL
+        assert max_abs_diff(f'DSN level {level}', dsn[level],
+                            gold['dsn'][str(level)]) <= TOL
 
 
 def test_full_r18_dsn_parity(golden):
@@ -201,14 +193,14 @@ def test_full_r18_dsn_parity(golden):
     with torch.no_grad():
         feats = model.backbone(gold['img'])
         for i, (ours, ref) in enumerate(zip(feats, gold['feats'])):
-            assert _max_diff(f'R18 stage {i + 1}', ours, ref) <= TOL
+            assert max_abs_diff(f'R18 stage {i + 1}', ours, ref) <= TOL
         outs = model.neck(feats)
         logits = model.decode_head(outs)
         dsn = [head(outs) for head in model.auxiliary_head]
-    assert _max_diff('R18 logits', logits, gold['logits']) <= TOL
+    assert max_abs_diff('R18 logits', logits, gold['logits']) <= TOL
     for level in range(3):
-        assert _max_diff(f'R18 DSN level {level}', dsn[level],
-                         gold['dsn'][str(level)]) <= TOL
+        assert max_abs_diff(f'R18 DSN level {level}', dsn[level],
+                            gold['dsn'][str(level)]) <= TOL
 
 
 # ------------------------------------------------------------ converter ----
