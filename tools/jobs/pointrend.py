@@ -19,11 +19,10 @@ The short-run ``--cfg-options`` are SFNet's (:mod:`jobs.sfnet`): both configs
 inherit mmseg's ``_base_/datasets/cityscapes.py``, so the pipeline indices
 they address are the same.
 """
-import os
 import os.path as osp
 
-from .common import MIM, fps_table, read_losses, read_metric, run
-from .sfnet import cityscapes_root, short_test_options, short_train_options
+from .common import fps_table
+from .sfnet import cityscapes_root, short_train_options, train_test_submit
 
 R50 = 'configs/pointrend/pointrend_r50_4xb4-80k_cityscapes-512x1024.py'
 R50_TEST = 'configs/pointrend/pointrend_r50_4xb4-80k_cityscapes-test.py'
@@ -55,28 +54,16 @@ def run_job(work: str, data_root: str, iters: int = ITERS,
             height: int = 512, width: int = 1024, fps_iters: int = 3) -> dict:
     """Run the PointRend stage under ``work``; return its measured figures."""
     root = cityscapes_root(data_root)
-    train_dir = osp.join(work, 'train')
-    ckpt = osp.join(train_dir, f'iter_{iters}.pth')
-
-    run([MIM, 'train', 'mmseg', R50, '--work-dir', train_dir,
-         '--cfg-options', *pointrend_train_options(root, iters)])
-    test_opts = short_test_options(root)
-    run([MIM, 'test', 'mmseg_ext', R50, '--checkpoint', ckpt,
-         '--work-dir', osp.join(work, 'test'), '--cfg-options', *test_opts])
-    submission = osp.join(work, 'submission')
-    run([MIM, 'test', 'mmseg_ext', R50_TEST, '--checkpoint', ckpt,
-         '--format-only', '--out', submission,
-         '--work-dir', osp.join(work, 'format'), '--cfg-options', *test_opts])
+    cycle = train_test_submit(R50, R50_TEST,
+                              pointrend_train_options(root, iters), root,
+                              work, iters)
     fps = fps_table([R50, R101], osp.join(work, 'fps.md'), height, width,
                     fps_iters, '--mode', 'predict')
-
-    losses = read_losses(train_dir)
     return dict(
         train_iters=iters,
-        loss_first=losses[0],
-        loss_last=losses[-1],
-        mIoU_val=read_metric(osp.join(work, 'test'), 'mIoU'),
-        submission_pngs=len(
-            [f for f in os.listdir(submission) if f.endswith('.png')]),
-        checkpoint=ckpt,
+        loss_first=cycle['loss_first'],
+        loss_last=cycle['loss_last'],
+        mIoU_val=cycle['mIoU_val'],
+        submission_pngs=cycle['submission_pngs'],
+        checkpoint=cycle['checkpoint'],
         fps_table=fps)

@@ -62,38 +62,60 @@ def cityscapes_root(data_root: str) -> str:
     return root
 
 
+def train_test_submit(config: str, test_config: str, train_opts: List[str],
+                      root: str, work: str, iters: int) -> dict:
+    """The Cityscapes cycle every Cityscapes stage runs, through mim.
+
+    ``mim train mmseg config`` with ``train_opts``, ``mim test mmseg_ext``
+    (IoUMetric on the sample's val images), then ``mim test mmseg_ext
+    test_config --format-only`` writing the server submission.
+
+    Returns:
+        dict: ``train_dir``, ``checkpoint``, the logged ``loss_first`` /
+        ``loss_last``, ``mIoU_val`` and ``submission_pngs``.
+    """
+    train_dir = osp.join(work, 'train')
+    ckpt = osp.join(train_dir, f'iter_{iters}.pth')
+    run([MIM, 'train', 'mmseg', config, '--work-dir', train_dir,
+         '--cfg-options', *train_opts])
+    test_opts = short_test_options(root)
+    run([MIM, 'test', 'mmseg_ext', config, '--checkpoint', ckpt,
+         '--work-dir', osp.join(work, 'test'), '--cfg-options', *test_opts])
+    submission = osp.join(work, 'submission')
+    run([MIM, 'test', 'mmseg_ext', test_config, '--checkpoint', ckpt,
+         '--format-only', '--out', submission,
+         '--work-dir', osp.join(work, 'format'), '--cfg-options', *test_opts])
+    losses = read_losses(train_dir)
+    return dict(
+        train_dir=train_dir,
+        checkpoint=ckpt,
+        loss_first=losses[0],
+        loss_last=losses[-1],
+        mIoU_val=read_metric(osp.join(work, 'test'), 'mIoU'),
+        submission_pngs=len(
+            [f for f in os.listdir(submission) if f.endswith('.png')]))
+
+
 def run_job(work: str, data_root: str, iters: int = ITERS,
             height: int = 512, width: int = 1024, fps_iters: int = 5) -> dict:
     """Run the SFNet stage under ``work``; return its measured figures."""
     root = cityscapes_root(data_root)
-    train_dir = osp.join(work, 'train')
-    ckpt = osp.join(train_dir, f'iter_{iters}.pth')
-
-    run([MIM, 'train', 'mmseg', R18, '--work-dir', train_dir,
-         '--cfg-options', *short_train_options(root, iters)])
-    test_opts = short_test_options(root)
-    run([MIM, 'test', 'mmseg_ext', R18, '--checkpoint', ckpt,
-         '--work-dir', osp.join(work, 'test'), '--cfg-options', *test_opts])
-    run([MIM, 'test', 'mmseg_ext', R18, '--checkpoint', ckpt,
+    cycle = train_test_submit(R18, R18_TEST, short_train_options(root, iters),
+                              root, work, iters)
+    # cityscapesscripts' evaluator on the same checkpoint
+    run([MIM, 'test', 'mmseg_ext', R18, '--checkpoint', cycle['checkpoint'],
          '--work-dir', osp.join(work, 'test_cityscapes'), '--cfg-options',
-         *test_opts, 'test_evaluator.type=CityscapesEvalMetric',
+         *short_test_options(root), 'test_evaluator.type=CityscapesEvalMetric',
          f'test_evaluator.output_dir={osp.join(work, "cs_eval")}'])
-    submission = osp.join(work, 'submission')
-    run([MIM, 'test', 'mmseg_ext', R18_TEST, '--checkpoint', ckpt,
-         '--format-only', '--out', submission,
-         '--work-dir', osp.join(work, 'format'), '--cfg-options', *test_opts])
     fps = fps_table([R18, R50], osp.join(work, 'fps.md'), height, width,
                     fps_iters)
-
-    losses = read_losses(train_dir)
     return dict(
         train_iters=iters,
-        loss_first=losses[0],
-        loss_last=losses[-1],
-        mIoU_val=read_metric(osp.join(work, 'test'), 'mIoU'),
+        loss_first=cycle['loss_first'],
+        loss_last=cycle['loss_last'],
+        mIoU_val=cycle['mIoU_val'],
         cityscapes_average_score=read_metric(
             osp.join(work, 'test_cityscapes'), 'averageScoreCategories'),
-        submission_pngs=len(
-            [f for f in os.listdir(submission) if f.endswith('.png')]),
-        checkpoint=ckpt,
+        submission_pngs=cycle['submission_pngs'],
+        checkpoint=cycle['checkpoint'],
         fps_table=fps)
