@@ -16,6 +16,8 @@ from conftest import REPO, run_command
 
 sys.path.insert(0, osp.join(REPO, 'tools'))
 from jobs import pointrend  # noqa: E402
+from jobs.common import read_losses, read_metric  # noqa: E402
+from jobs.sfnet import short_test_options  # noqa: E402
 
 ITERS = 2
 CROP = (64, 128)
@@ -34,9 +36,9 @@ def trained(tmp_path_factory, mim, cityscapes_root):
 
 
 def test_mim_train_runs_cascade_model_with_finite_losses(trained):
-    losses = pointrend.read_losses(str(trained))
-    point = pointrend.read_losses(str(trained), 'decode_1.pointloss_ce')
-    coarse = pointrend.read_losses(str(trained), 'decode_0.loss_ce')
+    losses = read_losses(str(trained))
+    point = read_losses(str(trained), 'decode_1.pointloss_ce')
+    coarse = read_losses(str(trained), 'decode_0.loss_ce')
     assert len(losses) == len(point) == len(coarse) == ITERS
     assert np.isfinite(losses + point + coarse).all()
     assert min(point) > 0 and min(coarse) > 0
@@ -46,10 +48,10 @@ def test_mim_train_runs_cascade_model_with_finite_losses(trained):
 def test_mim_test_evaluates_and_formats(trained, mim, cityscapes_root,
                                         tmp_path):
     ckpt = trained / f'iter_{ITERS}.pth'
-    opts = pointrend.short_test_options(cityscapes_root, CROP)
+    opts = short_test_options(cityscapes_root, CROP)
     run_command([mim, 'test', 'mmseg_ext', pointrend.R50, '--checkpoint', ckpt,
                  '--work-dir', tmp_path / 'iou', '--cfg-options', *opts])
-    miou = pointrend.read_metric(str(tmp_path / 'iou'), 'mIoU')
+    miou = read_metric(str(tmp_path / 'iou'), 'mIoU')
     assert 0 <= miou <= 100
 
     # --format-only with the test-server twin: labelIds at the image size
