@@ -1,0 +1,167 @@
+"""Write-then-rename: an output that carries its final name is complete.
+
+Every file this package writes for a user (converted checkpoints, converted
+dataset tiles, class-embedding tables, the Cityscapes submission folder) goes
+through :func:`atomic_file` or :func:`atomic_dir`: the content is written under
+a hidden temporary name in the destination's own folder (so the rename stays
+on one file system and is atomic, ``os.replace``), and renamed only once it is
+whole. A failure or an interrupt removes the temporary file and leaves any
+previous ``dst`` untouched.
+"""
+import os
+import os.path as osp
+import shutil
+import tempfile
+from contextlib import contextmanager
+from typing import Iterator
+
+TEMP_SUFFIX = '.part'
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def temp_name_for(dst: str) -> str:
+    """The prefix of the temporary names used for ``dst`` (``.<name>.``).
+
+    Re-runs can use it to recognise leftovers of an interrupted write:
+    ``.<name>.<random>.part`` in ``dst``'s folder.
+    """
+    return f'.{osp.basename(dst)}.'
+
+
+@contextmanager
+def atomic_file(dst: str, mode: str = 'wb') -> Iterator:
+    """Open a temporary file next to ``dst``; rename it to ``dst`` on success.
+
+    Usage::
+
+        with atomic_file('out/model.pth') as f:
+            torch.save(state, f)
+
+    The folder of ``dst`` is created if missing. The file gets the usual
+    permissions (``0o666`` less the umask, as ``open()`` gives), not
+    ``mkstemp``'s ``0o600``.
+
+    Args:
+        dst (str): Final path.
+        mode (str): ``'wb'`` (default) or ``'w'`` for text.
+
+    Yields:
+        file: The open temporary file.
+
+    Raises:
+        ValueError: If ``mode`` is not a write mode.
+    """
+    if mode not in ('wb', 'w'):
+        raise ValueError(f"atomic_file mode must be 'wb' or 'w', got {mode!r}")
+    folder = osp.dirname(osp.abspath(dst))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=temp_name_for(dst), suffix=TEMP_SUFFIX,
+                               dir=folder)
+    try:
+        with os.fdopen(fd, mode) as f:
+            yield f
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, dst)
+    except BaseException:
+        if osp.lexists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def atomic_write_bytes(dst: str, data: bytes) -> None:
+    """Write ``data`` to ``dst`` through :func:`atomic_file`."""
+    with atomic_file(dst) as f:
+        f.write(data)
+
+
+def atomic_link_or_copy(src: str, dst: str, copy: bool = False) -> str:
+    """Hard-link ``src`` to ``dst`` (or copy it), through a temporary name.
+
+    A copy is made when ``copy=True``, when ``dst`` is on another file system
+    or when the link is refused (e.g. ``fs.protected_hardlinks``). ``src`` is
+    only read.
+
+    Args:
+        src (str): Existing file.
+        dst (str): Final path.
+        copy (bool): Always copy. Default: False.
+
+    Returns:
+        str: ``'linked'`` or ``'copied'``.
+    """
+    folder = osp.dirname(osp.abspath(dst))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=temp_name_for(dst), suffix=TEMP_SUFFIX,
+                               dir=folder)
+    os.close(fd)
+    os.remove(tmp)
+    try:
+        how = 'copied'
+        if not copy:
+            try:
+                os.link(src, tmp)
+                how = 'linked'
+            except OSError:  # EXDEV, EPERM (protected_hardlinks), no support
+                pass
+        if how == 'copied':
+            shutil.copyfile(src, tmp)
+        os.replace(tmp, dst)
+    except BaseException:
+        if osp.lexists(tmp):
+            os.remove(tmp)
+        raise
+    return how
+
+
+def staging_dir_for(dst: str) -> str:
+    """The staging folder :func:`atomic_dir` fills for ``dst``
+    (``<dst>.partial``)."""
+    return dst.rstrip('/\\') + '.partial'
+
+
+def publish_dir(staging: str, dst: str) -> None:
+    """Rename a filled staging folder to ``dst``.
+
+    Raises:
+        FileExistsError: If ``dst`` exists (a folder is never merged into).
+    """
+    if osp.exists(dst):
+        raise FileExistsError(f'{dst} already exists: not replaced by '
+                              f'{staging}')
+    os.replace(staging, dst)
+
+
+@contextmanager
+def atomic_dir(dst: str) -> Iterator[str]:
+    """Fill ``<dst>.partial``; rename it to ``dst`` when the block ends.
+
+    A stale staging folder from an interrupted run is removed first; on an
+    exception the staging folder is removed and ``dst`` never appears.
+
+    Args:
+        dst (str): Final folder; must not exist.
+
+    Yields:
+        str: The staging folder to write into.
+
+    Raises:
+        FileExistsError: If ``dst`` already exists.
+    """
+    if osp.exists(dst):
+        raise FileExistsError(f'{dst} already exists: remove it or choose '
+                              'another folder')
+    staging = staging_dir_for(dst)
+    if osp.exists(staging):
+        shutil.rmtree(staging)
+    os.makedirs(staging)
+    try:
+        yield staging
+        publish_dir(staging, dst)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
