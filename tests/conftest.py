@@ -40,8 +40,11 @@ def run_command(cmd, check: bool = True) -> subprocess.CompletedProcess:
             message holds the command and the last 3000 characters of its
             stdout and stderr.
     """
-    proc = subprocess.run([str(c) for c in cmd], cwd=REPO, env=clean_env(),
-                          capture_output=True, text=True)
+    proc = subprocess.run([str(c) for c in cmd],
+                          cwd=REPO,
+                          env=clean_env(),
+                          capture_output=True,
+                          text=True)
     if check and proc.returncode != 0:
         raise AssertionError(
             f'{" ".join(map(str, cmd))} failed ({proc.returncode}):\n'

@@ -10,22 +10,27 @@ from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.model import revert_sync_batchnorm
 from mmengine.runner.checkpoint import load_checkpoint
-
 from mmseg.registry import DATASETS, MODELS
 
 R18 = 'configs/sfnet/sfnet_r18-d32_4xb2-50k_cityscapes-512x1024.py'
 R50 = 'configs/sfnet/sfnet_r50-d32_4xb2-50k_cityscapes-512x1024.py'
 FRAME = 'frankfurt_000000_000294'
-PIPE = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'),
-        dict(type='PackSegInputs')]
+PIPE = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    dict(type='PackSegInputs')
+]
 
 
 def _dataset(root, **kwargs):
-    return DATASETS.build(dict(
-        type='CityscapesDataset', data_root=str(root),
-        data_prefix=dict(img_path='leftImg8bit/val',
-                         seg_map_path='gtFine/val'),
-        pipeline=PIPE, **kwargs))
+    return DATASETS.build(
+        dict(
+            type='CityscapesDataset',
+            data_root=str(root),
+            data_prefix=dict(
+                img_path='leftImg8bit/val', seg_map_path='gtFine/val'),
+            pipeline=PIPE,
+            **kwargs))
 
 
 def _model(cfg_path):
@@ -44,15 +49,17 @@ def test_corrupt_image_names_the_file(tmp_path, cityscapes_root):
     img_dir.mkdir(parents=True)
     gt_dir.mkdir(parents=True)
     (img_dir / f'{FRAME}_leftImg8bit.png').write_bytes(b'not a png')
-    shutil.copy(osp.join(cityscapes_root, 'gtFine', 'val', 'frankfurt',
-                         f'{FRAME}_gtFine_labelTrainIds.png'), gt_dir)
+    shutil.copy(
+        osp.join(cityscapes_root, 'gtFine', 'val', 'frankfurt',
+                 f'{FRAME}_gtFine_labelTrainIds.png'), gt_dir)
     with pytest.raises(Exception, match=f'{FRAME}_leftImg8bit.png'):
         _dataset(tmp_path)[0]
 
 
 def test_labels_outside_classes_name_the_label_file(cityscapes_root):
     """Training on labelIds (0..33) instead of labelTrainIds is caught."""
-    before = os.listdir(osp.join(cityscapes_root, 'gtFine', 'val', 'frankfurt'))
+    before = os.listdir(
+        osp.join(cityscapes_root, 'gtFine', 'val', 'frankfurt'))
     ds = _dataset(cityscapes_root, seg_map_suffix='_gtFine_labelIds.png')
     model = _model(R18)
     model.train()
@@ -60,22 +67,26 @@ def test_labels_outside_classes_name_the_label_file(cityscapes_root):
     data = model.data_preprocessor(batch, training=True)
     with pytest.raises(ValueError, match=f'{FRAME}_gtFine_labelIds.png'):
         model(**data, mode='loss')
-    assert os.listdir(
-        osp.join(cityscapes_root, 'gtFine', 'val', 'frankfurt')) == before
+    assert os.listdir(osp.join(cityscapes_root, 'gtFine', 'val',
+                               'frankfurt')) == before
 
 
-def test_checkpoint_of_another_model_lists_missing_and_unexpected(tmp_path,
-                                                                   caplog):
+def test_checkpoint_of_another_model_lists_missing_and_unexpected(
+        tmp_path, caplog):
     torch.save({'state_dict': _model(R50).state_dict()}, tmp_path / 'r50.pth')
     r18 = _model(R18)
     logger = logging.getLogger('mmseg_ext.test.ckpt')
     with caplog.at_level(logging.WARNING, logger='mmseg_ext.test.ckpt'):
-        load_checkpoint(r18, str(tmp_path / 'r50.pth'), map_location='cpu',
-                        strict=False, logger=logger)
+        load_checkpoint(
+            r18,
+            str(tmp_path / 'r50.pth'),
+            map_location='cpu',
+            strict=False,
+            logger=logger)
     text = caplog.text
     assert 'unexpected key in source state_dict' in text
     assert 'backbone.layer1.0.conv3.weight' in text  # R50-only key
     assert 'size mismatch' in text
     with pytest.raises(RuntimeError, match='unexpected key'):
-        load_checkpoint(r18, str(tmp_path / 'r50.pth'), map_location='cpu',
-                        strict=True)
+        load_checkpoint(
+            r18, str(tmp_path / 'r50.pth'), map_location='cpu', strict=True)

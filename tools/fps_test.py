@@ -214,8 +214,9 @@ def benchmark(cfg_path,
         x = x.contiguous(memory_format=memory_format)
         shape = (height, width)
         samples = [
-            SegDataSample(metainfo=dict(
-                img_shape=shape, ori_shape=shape, pad_shape=shape))
+            SegDataSample(
+                metainfo=dict(
+                    img_shape=shape, ori_shape=shape, pad_shape=shape))
             for _ in range(batch_size)
         ]
         times = []

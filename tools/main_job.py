@@ -34,19 +34,28 @@ import sys
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
 from jobs.common import REPO, read_losses, read_metric, run  # noqa: E402,F401
-from jobs.sfnet import (R18, R18_TEST, R50, short_test_options,  # noqa: E402,F401
-                        short_train_options)
+from jobs.sfnet import (
+    R18,
+    R18_TEST,
+    R50,  # noqa: E402,F401
+    short_test_options,
+    short_train_options)
 
 JOBS = ('sfnet', 'pfnet', 'isdnet', 'pointrend', 'graph_heads')
 
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--data-root', default=osp.join(REPO, 'data'),
-                        help='folder holding cityscapes/, isaid/, ... samples')
-    parser.add_argument('--work-dir', default=osp.join(REPO, 'work_dirs', 'main_job'))
-    parser.add_argument('--jobs', default=','.join(JOBS),
-                        help=f'comma-separated stages out of {JOBS}')
+    parser.add_argument(
+        '--data-root',
+        default=osp.join(REPO, 'data'),
+        help='folder holding cityscapes/, isaid/, ... samples')
+    parser.add_argument(
+        '--work-dir', default=osp.join(REPO, 'work_dirs', 'main_job'))
+    parser.add_argument(
+        '--jobs',
+        default=','.join(JOBS),
+        help=f'comma-separated stages out of {JOBS}')
     args = parser.parse_args(argv)
 
     names = [n for n in args.jobs.split(',') if n]

@@ -4,7 +4,6 @@ import warnings
 from typing import Dict, Iterator
 
 import numpy as np
-
 from mmseg.evaluation.metrics import CityscapesMetric
 from mmseg.registry import METRICS
 
@@ -28,13 +27,15 @@ def numpy_in1d_compat() -> Iterator[bool]:
         return
 
     def in1d(ar1, ar2, assume_unique=False, invert=False, **kwargs):
-        return np.isin(ar1, ar2, assume_unique=assume_unique,
-                       invert=invert, **kwargs).ravel()
+        return np.isin(
+            ar1, ar2, assume_unique=assume_unique, invert=invert,
+            **kwargs).ravel()
 
     warnings.warn(
         f'numpy {np.__version__} has no np.in1d, which cityscapesscripts '
         'calls: using np.isin(...).ravel() for this evaluation',
-        RuntimeWarning, stacklevel=3)
+        RuntimeWarning,
+        stacklevel=3)
     np.in1d = in1d
     try:
         yield True

@@ -60,8 +60,8 @@ def atomic_file(dst: str, mode: str = 'wb') -> Iterator:
         raise ValueError(f"atomic_file mode must be 'wb' or 'w', got {mode!r}")
     folder = osp.dirname(osp.abspath(dst))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=temp_name_for(dst), suffix=TEMP_SUFFIX,
-                               dir=folder)
+    fd, tmp = tempfile.mkstemp(
+        prefix=temp_name_for(dst), suffix=TEMP_SUFFIX, dir=folder)
     try:
         with os.fdopen(fd, mode) as f:
             yield f
@@ -96,8 +96,8 @@ def atomic_link_or_copy(src: str, dst: str, copy: bool = False) -> str:
     """
     folder = osp.dirname(osp.abspath(dst))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=temp_name_for(dst), suffix=TEMP_SUFFIX,
-                               dir=folder)
+    fd, tmp = tempfile.mkstemp(
+        prefix=temp_name_for(dst), suffix=TEMP_SUFFIX, dir=folder)
     os.close(fd)
     os.remove(tmp)
     try:

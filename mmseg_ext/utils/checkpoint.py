@@ -62,8 +62,8 @@ def history_buffer_getattr(obj: Any, name: str) -> Callable:
 def checkpoint_safe_globals() -> List[Union[Callable, Tuple[Callable, str]]]:
     """The exact globals an mmengine 0.10.7 checkpoint needs beyond tensors."""
     from mmengine.logging import HistoryBuffer
-    multiarray = (np._core.multiarray
-                  if hasattr(np, '_core') else np.core.multiarray)
+    multiarray = (
+        np._core.multiarray if hasattr(np, '_core') else np.core.multiarray)
     return [
         HistoryBuffer,
         np.ndarray,

@@ -21,13 +21,12 @@ import os.path as osp
 
 import pytest
 import torch
+from conftest import REPO
 from mmengine.config import Config
 from mmengine.config import utils as config_utils
 from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
-
-from conftest import REPO
 
 CONFIGS = sorted(
     glob.glob(osp.join(REPO, 'configs', 'pspnet', '*.py')) +
@@ -119,10 +118,11 @@ def test_every_backbone_and_dataset_is_covered():
     for algo in ('pspnet', 'deeplabv3'):
         for bb in ('r101-d8-mg124', 'x101-d8-mg124', 'hr48', 'effb4-d8'):
             for ds in CLASSES:
-                assert sum(n.startswith(f'{algo}_{bb}_') and
-                           n.endswith(f'_{ds}-{769 if ds == "cityscapes" else 480}'
-                                      f'x{769 if ds == "cityscapes" else 480}')
-                           for n in names) == 1, (algo, bb, ds)
+                assert sum(
+                    n.startswith(f'{algo}_{bb}_') and n.endswith(
+                        f'_{ds}-{769 if ds == "cityscapes" else 480}'
+                        f'x{769 if ds == "cityscapes" else 480}')
+                    for n in names) == 1, (algo, bb, ds)
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=name)
@@ -133,15 +133,17 @@ def test_config_published_settings(path):
     crop = 769 if ds == 'cityscapes' else 480
     assert tuple(cfg.crop_size) == (crop, crop)
     assert tuple(cfg.model.data_preprocessor.size) == (crop, crop)
-    crops = [t for t in cfg.train_dataloader.dataset.pipeline
-             if t.type == 'RandomCrop']
+    crops = [
+        t for t in cfg.train_dataloader.dataset.pipeline
+        if t.type == 'RandomCrop'
+    ]
     assert [tuple(t.crop_size) for t in crops] == [(crop, crop)]
     assert cfg.model.test_cfg.mode == 'slide'
     assert tuple(cfg.model.test_cfg.crop_size) == (crop, crop)
     # SemSegPaddle eval.py: stride = int(crop / 3)
     assert tuple(cfg.model.test_cfg.stride) == (crop // 3, crop // 3)
-    heads = [cfg.model.decode_head] + (
-        [cfg.model.auxiliary_head] if cfg.model.get('auxiliary_head') else [])
+    heads = [cfg.model.decode_head] + ([cfg.model.auxiliary_head] if
+                                       cfg.model.get('auxiliary_head') else [])
     for head in heads:
         assert head.norm_cfg.type == 'SyncBN'
         assert head.num_classes == CLASSES[ds]
@@ -151,9 +153,11 @@ def test_config_published_settings(path):
         # the config): no SyncBN route through TIMMBackbone's norm_layer
         assert cfg.model.backbone.norm_cfg.type == 'SyncBN'
     dataset = cfg.train_dataloader.dataset.type
-    assert dataset == {'cityscapes': 'CityscapesDataset',
-                       'pascal-context-59': 'PascalContextDataset59',
-                       'pascal-context': 'PascalContextDataset'}[ds]
+    assert dataset == {
+        'cityscapes': 'CityscapesDataset',
+        'pascal-context-59': 'PascalContextDataset59',
+        'pascal-context': 'PascalContextDataset'
+    }[ds]
     opt = cfg.optim_wrapper.optimizer
     assert (opt.type, opt.momentum, opt.weight_decay) == ('SGD', 0.9, 4e-5)
     sched, = cfg.param_scheduler
@@ -236,12 +240,13 @@ def test_build_with_bn_loss_and_predict(stem):
     k = CLASSES[dataset_of(path)]
     torch.manual_seed(0)
     x = torch.randn(2, 3, 32, 32)
-    samples = [SegDataSample(metainfo=dict(img_shape=(32, 32),
-                                           ori_shape=(32, 32),
-                                           pad_shape=(32, 32)),
-                             gt_sem_seg=PixelData(
-                                 data=torch.randint(0, k, (1, 32, 32))))
-               for _ in range(2)]
+    samples = [
+        SegDataSample(
+            metainfo=dict(
+                img_shape=(32, 32), ori_shape=(32, 32), pad_shape=(32, 32)),
+            gt_sem_seg=PixelData(data=torch.randint(0, k, (1, 32, 32))))
+        for _ in range(2)
+    ]
     model.train()
     losses = model.loss(x, samples)
     assert torch.isfinite(losses['decode.loss_ce'])
@@ -258,13 +263,14 @@ def test_build_with_bn_loss_and_predict(stem):
         assert [b.conv2.dilation[0] for b in model.backbone.layer4] == \
             [4, 8, 16]
         feats = model.extract_feat(x)
-        assert [f.shape[1:] for f in feats] == [
-            (256, 8, 8), (512, 4, 4), (1024, 4, 4), (2048, 4, 4)]
+        assert [f.shape[1:] for f in feats] == [(256, 8, 8), (512, 4, 4),
+                                                (1024, 4, 4), (2048, 4, 4)]
 
 
 def test_efficientnet_backbone_channels_from_timm():
     pytest.importorskip(
-        'timm', reason='timm is not importable here: it imports torchvision, '
+        'timm',
+        reason='timm is not importable here: it imports torchvision, '
         'and no torchvision wheel matches torch 2.13.0+cpu (PyPI ships CUDA '
         'builds whose _C.so needs libtorch_cuda)')
     for path in [p for p in CONFIGS if 'effb4' in p]:
@@ -274,6 +280,5 @@ def test_efficientnet_backbone_channels_from_timm():
         backbone = MODELS.build(bb).eval()
         with torch.no_grad():
             feats = backbone(torch.randn(1, 3, 64, 64))
-        assert tuple(f.shape[1] for f in feats) == TIMM_CHANNELS[
-            bb.model_name]
+        assert tuple(f.shape[1] for f in feats) == TIMM_CHANNELS[bb.model_name]
         assert [f.shape[-1] for f in feats] == [16, 8, 8, 8]  # stride 4, 8

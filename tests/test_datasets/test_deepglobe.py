@@ -7,10 +7,9 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import REPO, load_tool, tree_snapshot
 from mmengine.config import Config
 from PIL import Image
-
-from conftest import REPO, load_tool, tree_snapshot
 
 dg = load_tool('tools/dataset_converters/deepglobe.py', 'deepglobe_converter')
 
@@ -52,8 +51,9 @@ def test_rgb_to_class_ids_pure_and_noisy_colours():
     pure = np.array([dg.PALETTE], dtype=np.uint8)  # (1, 7, 3)
     np.testing.assert_array_equal(dg.rgb_to_class_ids(pure), [range(7)])
     # compression noise on every channel stays on its side of 128
-    noisy = np.clip(pure.astype(int) + np.where(pure > 127, -100, 100), 0,
-                    255).astype(np.uint8)
+    noisy = np.clip(
+        pure.astype(int) + np.where(pure > 127, -100, 100), 0,
+        255).astype(np.uint8)
     np.testing.assert_array_equal(dg.rgb_to_class_ids(noisy), [range(7)])
 
 
@@ -64,8 +64,15 @@ def test_sample_class_counts(sample_rgb):
     counts = dict(zip(*np.unique(ids, return_counts=True)))
     # unknown, agriculture, rangeland, forest, water, barren; no urban;
     # two pixels blur to red (255, 0, 0), no class
-    assert counts == {0: 1459, 2: 5010, 3: 10151, 4: 346, 5: 3124, 6: 72,
-                      255: 2}
+    assert counts == {
+        0: 1459,
+        2: 5010,
+        3: 10151,
+        4: 346,
+        5: 3124,
+        6: 72,
+        255: 2
+    }
 
 
 def test_threshold_is_128_inclusive_on_sample(sample_rgb):
@@ -112,14 +119,20 @@ def test_real_split_lists_counts(data_root):
     lists = dg.read_split_lists(
         osp.join(data_root, 'splits', 'deepglobe'), ('train', 'val', 'test'),
         dg.IMG_SUFFIX)
-    assert {k: len(v) for k, v in lists.items()} == {
-        'train': 454, 'val': 207, 'test': 142}
+    assert {
+        k: len(v)
+        for k, v in lists.items()
+    } == {
+        'train': 454,
+        'val': 207,
+        'test': 142
+    }
     assert lists['train'][0] == '100694_sat.jpg'
     assert lists['train'][276] == f'{TILE}_sat.jpg'  # the sample's tile
 
 
-def test_real_lists_missing_tiles_named_nothing_written(data_root, src,
-                                                        tmp_path):
+def test_real_lists_missing_tiles_named_nothing_written(
+        data_root, src, tmp_path):
     out = tmp_path / 'out'
     with pytest.raises(FileNotFoundError) as e:
         dg.convert(src, osp.join(data_root, 'splits', 'deepglobe'), str(out))
@@ -133,12 +146,16 @@ def test_real_lists_missing_tiles_named_nothing_written(data_root, src,
 
 def test_bad_lists(src, lists):
     (lists / 'test.txt').write_text(f'x.jpg\n{TILE}_sat.jpg\n')
-    with pytest.raises(ValueError, match=r"test.txt:1: 'x.jpg' is not a file "
-                       "name ending with '_sat.jpg'"):
+    with pytest.raises(
+            ValueError,
+            match=r"test.txt:1: 'x.jpg' is not a file "
+            "name ending with '_sat.jpg'"):
         dg.plan_tiles(src, str(lists), '/unused')
     (lists / 'test.txt').write_text(f'{TILE}_sat.jpg\n')
-    with pytest.raises(ValueError, match=r"'6399_sat.jpg' is listed in both "
-                       r'.*train.txt and .*test.txt'):
+    with pytest.raises(
+            ValueError,
+            match=r"'6399_sat.jpg' is listed in both "
+            r'.*train.txt and .*test.txt'):
         dg.plan_tiles(src, str(lists), '/unused')
     os.remove(lists / 'test.txt')
     with pytest.raises(FileNotFoundError, match='test.txt not found'):
@@ -156,8 +173,15 @@ def converted(src, lists, tmp_path):
         dg.main([src, '--splits-dir', str(lists), '-o', str(out)])
     assert not any(f for *_, f in os.walk(out))
     counts = dg.convert(src, str(lists), str(out), unmatched='unknown')
-    assert counts == {'written': 1, 'skipped': 0,
-                      'per_split': {'train': 1, 'val': 0, 'test': 0}}
+    assert counts == {
+        'written': 1,
+        'skipped': 0,
+        'per_split': {
+            'train': 1,
+            'val': 0,
+            'test': 0
+        }
+    }
     assert tree_snapshot(src) == before
     return out
 
@@ -172,24 +196,30 @@ def test_converter_outputs(converted, src, lists):
         assert im.mode == 'L'
         got = np.asarray(im)
     np.testing.assert_array_equal(
-        got, dg.load_mask_ids(osp.join(src, 'train', f'{TILE}_mask.png'),
-                              unmatched='unknown'))
+        got,
+        dg.load_mask_ids(
+            osp.join(src, 'train', f'{TILE}_mask.png'), unmatched='unknown'))
     assert sorted(os.listdir(converted / 'ann_dir' / 'train')) == [ann.name]
     assert os.stat(ann).st_mode & 0o044  # readable by others, not mkstemp's
     # re-run: everything skipped, nothing rewritten
     mtimes = (os.stat(img).st_mtime_ns, os.stat(ann).st_mtime_ns)
-    assert dg.convert(src, str(lists), str(converted),
-                      unmatched='unknown')['skipped'] == 1
+    assert dg.convert(
+        src, str(lists), str(converted), unmatched='unknown')['skipped'] == 1
     assert (os.stat(img).st_mtime_ns, os.stat(ann).st_mtime_ns) == mtimes
 
 
 def test_cli_runs_as_script(src, lists, tmp_path):
     out = tmp_path / 'cli'
-    proc = subprocess.run(
-        [sys.executable, osp.join(REPO, 'tools', 'dataset_converters',
-                                  'deepglobe.py'), src, '--splits-dir',
-         str(lists), '-o', str(out), '--unmatched', 'ignore', '--copy'],
-        capture_output=True, text=True, cwd=tmp_path)
+    proc = subprocess.run([
+        sys.executable,
+        osp.join(REPO, 'tools', 'dataset_converters', 'deepglobe.py'), src,
+        '--splits-dir',
+        str(lists), '-o',
+        str(out), '--unmatched', 'ignore', '--copy'
+    ],
+                          capture_output=True,
+                          text=True,
+                          cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert '1 tile(s) written' in proc.stdout
     img = out / 'img_dir' / 'train' / f'{TILE}_sat.jpg'
@@ -217,8 +247,8 @@ def test_dataset_with_base_pipeline(converted):
 
     test = cfg.test_dataloader.dataset
     test.data_root = str(converted)
-    test.data_prefix = dict(img_path='img_dir/train',
-                            seg_map_path='ann_dir/train')
+    test.data_prefix = dict(
+        img_path='img_dir/train', seg_map_path='ann_dir/train')
     test.pipeline[1].scale = (256, 256)
     sample = DATASETS.build(test)[0]
     assert sample['inputs'].shape == (3, 256, 256)
@@ -231,8 +261,11 @@ def test_dataset_with_base_pipeline(converted):
 def test_dataset_empty_folder_error(tmp_path):
     from mmseg_ext.datasets import DeepGlobeDataset
     (tmp_path / 'img_dir' / 'val').mkdir(parents=True)
-    with pytest.raises(FileNotFoundError, match=r'no \*_sat.jpg image in .*'
-                       'img_dir/val; convert the download'):
-        DeepGlobeDataset(data_root=str(tmp_path),
-                         data_prefix=dict(img_path='img_dir/val',
-                                          seg_map_path='ann_dir/val'))
+    with pytest.raises(
+            FileNotFoundError,
+            match=r'no \*_sat.jpg image in .*'
+            'img_dir/val; convert the download'):
+        DeepGlobeDataset(
+            data_root=str(tmp_path),
+            data_prefix=dict(
+                img_path='img_dir/val', seg_map_path='ann_dir/val'))

@@ -16,19 +16,18 @@ import zlib
 import numpy as np
 import pytest
 import torch
+from conftest import REPO, load_tool
 from mmcv.transforms import Compose
 from mmengine.config import Config
-
 from mmseg.datasets import iSAIDDataset
 from mmseg.datasets.transforms import GenerateEdge, PackSegInputs
 from mmseg.utils import stack_batch
+
 from mmseg_ext.datasets.transforms import GenerateBoundary, boundary_from_label
 
-from conftest import REPO, load_tool
-
 # the same module object as test_isaid_converter's (its workers pickle it)
-isaid = load_tool('tools/dataset_converters/isaid.py', 'isaid_converter',
-                  register=True)
+isaid = load_tool(
+    'tools/dataset_converters/isaid.py', 'isaid_converter', register=True)
 
 GOLDEN = osp.join(REPO, 'tests', 'data', 'pfnet_isaid_data_golden.pth')
 BASE_CFG = osp.join(REPO, 'configs', '_base_', 'datasets',
@@ -42,8 +41,8 @@ def _sha(array):
 
 
 def _unpack(entry):
-    bits = np.frombuffer(zlib.decompress(entry['edge'].numpy().tobytes()),
-                         np.uint8)
+    bits = np.frombuffer(
+        zlib.decompress(entry['edge'].numpy().tobytes()), np.uint8)
     h, w = entry['shape']
     return np.unpackbits(bits)[:h * w].reshape(h, w)
 
@@ -72,14 +71,17 @@ def _load(out, split, stem, steps):
         img_path=osp.join(out, 'img_dir', split, stem + '.png'),
         seg_map_path=osp.join(out, 'ann_dir', split,
                               stem + '_instance_color_RGB.png'),
-        reduce_zero_label=False, seg_fields=[])
+        reduce_zero_label=False,
+        seg_fields=[])
     return Compose(steps)(results)
 
 
 def test_real_patch_matches_official_get_boundary(out, golden):
     entry = golden['val_patch']
-    results = _load(out, 'val', entry['name'], [
-        dict(type='LoadAnnotations'), dict(type='GenerateBoundary')])
+    results = _load(
+        out, 'val', entry['name'],
+        [dict(type='LoadAnnotations'),
+         dict(type='GenerateBoundary')])
     label = results['gt_seg_map']
     assert _sha(label) == entry['label_sha']  # the official converted label
     edge = results['gt_edge_map']
@@ -98,10 +100,10 @@ def test_config_resize_and_boundary_match_official_train_transforms(
     the resized label = official get_boundary, on the whole-kept P0005."""
     entry = golden['train_resized']
     steps = pipelines.train_pipeline
-    assert [s['type'] for s in steps][:3] == [
-        'LoadImageFromFile', 'LoadAnnotations', 'Resize']
-    results = _load(out, 'train', 'P0005', steps[:3] + [
-        dict(type='GenerateBoundary', thickness=8)])
+    assert [s['type'] for s in steps
+            ][:3] == ['LoadImageFromFile', 'LoadAnnotations', 'Resize']
+    results = _load(out, 'train', 'P0005',
+                    steps[:3] + [dict(type='GenerateBoundary', thickness=8)])
     assert results['img'].shape == (896, 896, 3)
     assert _sha(results['img'][..., ::-1]) == entry['img_sha']  # BGR -> RGB
     assert _sha(results['gt_seg_map']) == entry['label_sha']
@@ -133,11 +135,11 @@ def test_thickness_and_what_counts_as_boundary():
     # official findContours binarises the label)
     two = label.copy()
     two[16:48, 32:48] = 9
-    np.testing.assert_array_equal(boundary_from_label(two),
-                                  boundary_from_label(label))
+    np.testing.assert_array_equal(
+        boundary_from_label(two), boundary_from_label(label))
     # mmseg's GenerateEdge (CE2P) marks that border: the rules differ
-    ce2p = GenerateEdge(edge_width=3)(
-        dict(img_shape=two.shape, gt_seg_map=two))['gt_edge_map']
+    ce2p = GenerateEdge(edge_width=3)(dict(
+        img_shape=two.shape, gt_seg_map=two))['gt_edge_map']
     assert ce2p[32, 31:33].all() and not boundary_from_label(two)[32, 31:33] \
         .any()
     # a hole is traced too (RETR_TREE)
@@ -190,9 +192,13 @@ def test_bad_inputs():
 def test_packed_into_data_sample_and_padded_as_ignore():
     label = np.zeros((30, 40), np.uint8)
     label[5:20, 10:30] = 8
-    results = GenerateBoundary()(dict(
-        img=np.zeros((30, 40, 3), np.uint8), gt_seg_map=label,
-        img_shape=(30, 40), ori_shape=(30, 40), seg_fields=['gt_seg_map']))
+    results = GenerateBoundary()(
+        dict(
+            img=np.zeros((30, 40, 3), np.uint8),
+            gt_seg_map=label,
+            img_shape=(30, 40),
+            ori_shape=(30, 40),
+            seg_fields=['gt_seg_map']))
     packed = PackSegInputs()(results)['data_samples']
     edge = packed.gt_edge_map.data
     assert edge.shape == (1, 30, 40) and edge.dtype == torch.int64
@@ -200,7 +206,8 @@ def test_packed_into_data_sample_and_padded_as_ignore():
     # mmseg's batching pads gt_edge_map with seg_pad_val: > 1 = ignored by
     # the official bce2d, as our ignore value
     _, samples = stack_batch([torch.zeros(3, 30, 40)], [packed],
-                             size=(32, 48), seg_pad_val=255)
+                             size=(32, 48),
+                             seg_pad_val=255)
     padded = samples[0].gt_edge_map.data
     assert padded.shape == (1, 32, 48) and (padded[0, 30:] == 255).all()
 
@@ -227,11 +234,14 @@ def test_isaid_dataset_reads_converted_sample_with_config(out, pipelines):
     val.pop('type')
     val.update(data_root=out)
     dataset = iSAIDDataset(**val)
-    names = [osp.basename(dataset.get_data_info(i)['img_path'])
-             for i in range(len(dataset))]
-    assert names == ['P0003_0_896_0_896.png', 'P0003_0_896_251_1147.png',
-            'P0003_127_1023_0_896.png', 'P0003_127_1023_251_1147.png',
-            'P0004.png']
+    names = [
+        osp.basename(dataset.get_data_info(i)['img_path'])
+        for i in range(len(dataset))
+    ]
+    assert names == [
+        'P0003_0_896_0_896.png', 'P0003_0_896_251_1147.png',
+        'P0003_127_1023_0_896.png', 'P0003_127_1023_251_1147.png', 'P0004.png'
+    ]
     item = dataset[names.index('P0004.png')]  # kept whole
     assert item['inputs'].shape == (3, 896, 896)
     assert item['data_samples'].gt_sem_seg.data.shape == (1, 1464, 824)
@@ -257,8 +267,11 @@ def test_config_draws_the_8_square_symmetries_uniformly(pipelines):
     counts = {}
     n = 4000
     for _ in range(n):
-        out = flips(dict(img=square.copy(), gt_seg_map=square.copy(),
-                         seg_fields=['gt_seg_map']))
+        out = flips(
+            dict(
+                img=square.copy(),
+                gt_seg_map=square.copy(),
+                seg_fields=['gt_seg_map']))
         assert (out['img'] == out['gt_seg_map']).all()
         key = np.ascontiguousarray(out['img']).tobytes()
         counts[key] = counts.get(key, 0) + 1

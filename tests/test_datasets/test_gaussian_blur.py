@@ -13,11 +13,10 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from conftest import REPO
 
 from mmseg_ext.datasets.transforms import RandomGaussianBlur
 from mmseg_ext.datasets.transforms.gaussian_blur import gaussian_blur
-
-from conftest import REPO
 
 GOLDEN = osp.join(REPO, 'tests', 'data', 'pfnet_isaid_data_golden.pth')
 
@@ -31,8 +30,8 @@ def golden():
 def crop(data_root, golden):
     # the val patch P0003_0_896_0_896 is the source's top-left 896x896
     _, y1, y2, x1, x2 = golden['crop']
-    bgr = cv2.imread(osp.join(data_root, 'isaid', 'val', 'images',
-                              'P0003.png'))
+    bgr = cv2.imread(
+        osp.join(data_root, 'isaid', 'val', 'images', 'P0003.png'))
     return np.ascontiguousarray(bgr[y1:y2, x1:x2])
 
 

@@ -9,10 +9,9 @@ import shutil
 import cv2
 import numpy as np
 import pytest
+from conftest import REPO, load_tool, tree_snapshot
 from mmengine.config import Config
 from PIL import Image
-
-from conftest import REPO, load_tool, tree_snapshot
 
 ia = load_tool('tools/dataset_converters/inria.py', 'inria_converter')
 
@@ -43,8 +42,10 @@ def test_binary_to_ids():
     assert ia.binary_to_ids(gt).dtype == np.uint8
     bad = gt.copy()
     bad[0, 0], bad[1, 1] = 128, 1
-    with pytest.raises(ValueError, match=r'gt.tif: ground truth must hold '
-                       r'only 0 and 255, found 1 \(1 px\), 128 \(1 px\)'):
+    with pytest.raises(
+            ValueError,
+            match=r'gt.tif: ground truth must hold '
+            r'only 0 and 255, found 1 \(1 px\), 128 \(1 px\)'):
         ia.binary_to_ids(bad, source='gt.tif')
     with pytest.raises(ValueError, match=r'expected an \(H, W\) uint8 mask'):
         ia.binary_to_ids(np.zeros((2, 2, 3), np.uint8))
@@ -83,14 +84,21 @@ def test_real_split_lists_counts(data_root, src, tmp_path):
     splits_dir = osp.join(data_root, 'splits', 'inria')
     lists = ia.read_split_lists(splits_dir, ('train', 'val', 'test'),
                                 ia.LIST_SUFFIX)
-    assert {k: len(v) for k, v in lists.items()} == {
-        'train': 126, 'val': 27, 'test': 27}
+    assert {
+        k: len(v)
+        for k, v in lists.items()
+    } == {
+        'train': 126,
+        'val': 27,
+        'test': 27
+    }
     # the 180 annotated tiles of the download's train/, 36 per city
-    cities = collections.Counter(
-        n[:-len('_sat.tif')].rstrip('0123456789')
-        for v in lists.values() for n in v)
-    assert cities == {c: 36 for c in ('austin', 'chicago', 'kitsap',
-                                      'tyrol-w', 'vienna')}
+    cities = collections.Counter(n[:-len('_sat.tif')].rstrip('0123456789')
+                                 for v in lists.values() for n in v)
+    assert cities == {
+        c: 36
+        for c in ('austin', 'chicago', 'kitsap', 'tyrol-w', 'vienna')
+    }
     # the download's tiles are <tile>.tif under images/ and gt/
     out = tmp_path / 'out'
     with pytest.raises(FileNotFoundError) as e:
@@ -106,8 +114,15 @@ def test_converter_outputs_and_rerun(src, lists, tmp_path):
     out = tmp_path / 'ia'
     before = tree_snapshot(src)
     counts = ia.convert(src, str(lists), str(out))
-    assert counts == {'written': 1, 'skipped': 0,
-                      'per_split': {'train': 1, 'val': 0, 'test': 0}}
+    assert counts == {
+        'written': 1,
+        'skipped': 0,
+        'per_split': {
+            'train': 1,
+            'val': 0,
+            'test': 0
+        }
+    }
     assert tree_snapshot(src) == before
     img = out / 'img_dir' / 'train' / f'{TILE}_sat.tif'
     ann = out / 'ann_dir' / 'train' / f'{TILE}_mask.png'
@@ -124,14 +139,16 @@ def test_converter_outputs_and_rerun(src, lists, tmp_path):
         assert im.mode == 'L'
         np.testing.assert_array_equal(
             np.asarray(im),
-            ia.binary_to_ids(ia.read_gt(
-                osp.join(src, 'train', 'gt', f'{TILE}.tif'))))
+            ia.binary_to_ids(
+                ia.read_gt(osp.join(src, 'train', 'gt', f'{TILE}.tif'))))
     mtime = os.stat(ann).st_mtime_ns
     assert ia.convert(src, str(lists), str(out))['skipped'] == 1
     assert os.stat(ann).st_mtime_ns == mtime
     # --copy on a fresh output: equal bytes, its own file
-    ia.main([src, '--splits-dir', str(lists), '-o', str(tmp_path / 'c'),
-             '--copy'])
+    ia.main(
+        [src, '--splits-dir',
+         str(lists), '-o',
+         str(tmp_path / 'c'), '--copy'])
     copied = tmp_path / 'c' / 'img_dir' / 'train' / f'{TILE}_sat.tif'
     assert not osp.samefile(copied, src_img)
     assert copied.read_bytes() == open(src_img, 'rb').read()
@@ -142,21 +159,26 @@ def test_bad_ground_truth_named_nothing_left(src, lists, tmp_path):
     dl = tmp_path / 'download'
     (dl / 'train' / 'images').mkdir(parents=True)
     (dl / 'train' / 'gt').mkdir()
-    shutil.copyfile(osp.join(src, 'train', 'images', f'{TILE}.tif'),
-                    dl / 'train' / 'images' / f'{TILE}.tif')
+    shutil.copyfile(
+        osp.join(src, 'train', 'images', f'{TILE}.tif'),
+        dl / 'train' / 'images' / f'{TILE}.tif')
     gt = ia.read_gt(osp.join(src, 'train', 'gt', f'{TILE}.tif'))
     gt[5, 7] = 128  # e.g. a resampled mask
     bad = dl / 'train' / 'gt' / f'{TILE}.tif'
     Image.fromarray(gt).save(bad)
     out = tmp_path / 'out'
-    with pytest.raises(ValueError, match=rf'{bad}: ground truth must hold '
-                       r'only 0 and 255, found 128 \(1 px\)'):
+    with pytest.raises(
+            ValueError,
+            match=rf'{bad}: ground truth must hold '
+            r'only 0 and 255, found 128 \(1 px\)'):
         ia.convert(str(dl), str(lists), str(out))
     assert not any(f for *_, f in os.walk(out))
     # a listed tile missing from the download is named before any work
     (lists / 'test.txt').write_text('austin1_sat.tif\n')
-    with pytest.raises(FileNotFoundError, match=r'2 file\(s\) .*'
-                       r'images/austin1.tif \(test.txt\), .*gt/austin1.tif'):
+    with pytest.raises(
+            FileNotFoundError,
+            match=r'2 file\(s\) .*'
+            r'images/austin1.tif \(test.txt\), .*gt/austin1.tif'):
         ia.convert(str(dl), str(lists), str(out))
 
 
@@ -177,12 +199,13 @@ def test_dataset_with_base_pipeline(src, lists, tmp_path):
     sample = ds[0]
     assert sample['inputs'].shape == (3, 128, 128)
     assert set(sample['data_samples'].gt_sem_seg.data.unique().tolist()) <= {
-        0, 1, 255}
+        0, 1, 255
+    }
 
     test = cfg.test_dataloader.dataset
     test.data_root = str(out)
-    test.data_prefix = dict(img_path='img_dir/train',
-                            seg_map_path='ann_dir/train')
+    test.data_prefix = dict(
+        img_path='img_dir/train', seg_map_path='ann_dir/train')
     test.pipeline[1].scale = (320, 320)
     sample = DATASETS.build(test)[0]
     assert sample['inputs'].shape == (3, 320, 320)

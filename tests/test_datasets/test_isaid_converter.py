@@ -15,23 +15,24 @@ import cv2
 import numpy as np
 import pytest
 import torch
-
 from conftest import REPO, load_tool, tree_snapshot
 
 # registered: --nproc workers pickle its functions
-isaid = load_tool('tools/dataset_converters/isaid.py', 'isaid_converter',
-                  register=True)
+isaid = load_tool(
+    'tools/dataset_converters/isaid.py', 'isaid_converter', register=True)
 
 GOLDEN = osp.join(REPO, 'tests', 'data', 'pfnet_isaid_data_golden.pth')
 # the official devkit palette as /work/shared/data/README.md lists it
-README_PALETTE = [(0, 0, 0), (0, 0, 63), (0, 63, 63), (0, 63, 0),
-                  (0, 63, 127), (0, 63, 191), (0, 63, 255), (0, 127, 63),
-                  (0, 127, 127), (0, 0, 127), (0, 0, 191), (0, 0, 255),
-                  (0, 191, 127), (0, 127, 191), (0, 127, 255), (0, 100, 155)]
+README_PALETTE = [(0, 0, 0), (0, 0, 63), (0, 63, 63), (0, 63, 0), (0, 63, 127),
+                  (0, 63, 191), (0, 63, 255), (0, 127, 63), (0, 127, 127),
+                  (0, 0, 127), (0, 0, 191), (0, 0, 255), (0, 191, 127),
+                  (0, 127, 191), (0, 127, 255), (0, 100, 155)]
 EXPECTED = {
     'train': ['P0005'],  # 977x884: not > 896 on both sides -> kept whole
-    'val': ['P0003_0_896_0_896', 'P0003_0_896_251_1147',
-            'P0003_127_1023_0_896', 'P0003_127_1023_251_1147', 'P0004'],
+    'val': [
+        'P0003_0_896_0_896', 'P0003_0_896_251_1147', 'P0003_127_1023_0_896',
+        'P0003_127_1023_251_1147', 'P0004'
+    ],
 }
 
 
@@ -72,9 +73,10 @@ def test_palette_is_the_official_one():
 
 def test_patch_windows_of_the_sample_images():
     # P0003 (val) 1023x1147: x in {0, 512->251}, y in {0, 512->127}; x outer
-    assert isaid.patch_windows(1023, 1147) == [
-        (0, 896, 0, 896), (127, 1023, 0, 896), (0, 896, 251, 1147),
-        (127, 1023, 251, 1147)]
+    assert isaid.patch_windows(1023, 1147) == [(0, 896, 0, 896),
+                                               (127, 1023, 0, 896),
+                                               (0, 896, 251, 1147),
+                                               (127, 1023, 251, 1147)]
     # P0005 (train) 977x884 and P0004 (val) 1464x824: width <= 896
     assert isaid.patch_windows(977, 884) == [(0, 977, 0, 884)]
     assert isaid.patch_windows(1464, 824) == [(0, 1464, 0, 824)]
@@ -85,9 +87,10 @@ def test_patch_windows_cover_dedupe_and_reject_gaps():
     h, w = 2000, 1408
     windows = isaid.patch_windows(h, w, 896, 512)
     # x: 0, 512, 1024 -> 512 (a repeat); y: 0, 512, 1024, 1536 -> 1104
-    assert [(y1, x1) for y1, _, x1, _ in windows] == [
-        (0, 0), (512, 0), (1024, 0), (1104, 0), (0, 512), (512, 512),
-        (1024, 512), (1104, 512)]
+    assert [(y1, x1) for y1, _, x1, _ in windows] == [(0, 0), (512, 0),
+                                                      (1024, 0), (1104, 0),
+                                                      (0, 512), (512, 512),
+                                                      (1024, 512), (1104, 512)]
     covered = np.zeros((h, w), bool)
     for y1, y2, x1, x2 in windows:
         assert (y2 - y1, x2 - x1) == (896, 896)
@@ -116,9 +119,10 @@ def test_outputs_match_the_official_preparation(converted):
             ours[f'{split}/{stem}.png'] = (_sha(img), _sha(ann))
     assert ours == golden
     expected = ['.isaid_converter.json'] + sorted(
-        [f'img_dir/{s}/{n}.png' for s, ns in EXPECTED.items() for n in ns] +
-        [f'ann_dir/{s}/{n}_instance_color_RGB.png'
-         for s, ns in EXPECTED.items() for n in ns])
+        [f'img_dir/{s}/{n}.png' for s, ns in EXPECTED.items() for n in ns] + [
+            f'ann_dir/{s}/{n}_instance_color_RGB.png'
+            for s, ns in EXPECTED.items() for n in ns
+        ])
     assert _outputs(out) == sorted(expected)
 
 
@@ -134,8 +138,10 @@ def test_ids_are_palette_ids_and_sample_classes(converted):
             assert ann.ndim == 2 and ann.dtype == np.uint8
             present |= set(np.unique(ann).tolist())
     assert present <= set(range(16))
-    assert {isaid.CLASSES[i] for i in present} == {
-        'background', 'store_tank', 'Large_Vehicle', 'Small_Vehicle'}
+    assert {isaid.CLASSES[i]
+            for i in present} == {
+                'background', 'store_tank', 'Large_Vehicle', 'Small_Vehicle'
+            }
 
 
 def test_patch_equals_palette_mapping_of_source_crop(converted, src):
@@ -154,8 +160,8 @@ def test_patch_equals_palette_mapping_of_source_crop(converted, src):
                  'P0003_127_1023_251_1147_instance_color_RGB.png'),
         cv2.IMREAD_UNCHANGED)
     np.testing.assert_array_equal(ann, expected)
-    img = cv2.imread(osp.join(out, 'img_dir', 'val',
-                              'P0003_127_1023_251_1147.png'))
+    img = cv2.imread(
+        osp.join(out, 'img_dir', 'val', 'P0003_127_1023_251_1147.png'))
     source = cv2.imread(osp.join(src, 'val', 'images', 'P0003.png'))
     np.testing.assert_array_equal(img, source[y1:y2, x1:x2])
 
@@ -163,8 +169,9 @@ def test_patch_equals_palette_mapping_of_source_crop(converted, src):
 def test_whole_kept_image_is_copied_byte_for_byte(converted, src):
     with open(osp.join(src, 'train', 'images', 'P0005.png'), 'rb') as f:
         source = f.read()
-    with open(osp.join(converted['out'], 'img_dir', 'train', 'P0005.png'),
-              'rb') as f:
+    with open(
+            osp.join(converted['out'], 'img_dir', 'train', 'P0005.png'),
+            'rb') as f:
         assert f.read() == source
 
 
@@ -183,8 +190,8 @@ def test_rerun_skips_finished_outputs(converted, src, capsys):
     summary = isaid.convert(src, out, splits=['val'])
     assert summary['val'] == dict(images=2, written=1, skipped=9)
     after = tree_snapshot(out)
-    assert after[osp.relpath(lost, out)][2] == before[osp.relpath(
-        lost, out)][2]
+    assert after[osp.relpath(lost, out)][2] == before[osp.relpath(lost,
+                                                                  out)][2]
     assert {k: v for k, v in after.items() if k != osp.relpath(lost, out)} \
         == {k: v for k, v in before.items() if k != osp.relpath(lost, out)}
 
@@ -206,8 +213,8 @@ def test_zipped_download_gives_identical_output(converted, src, tmp_path):
             with zipfile.ZipFile(zsrc / split / 'images' / f'part{i}.zip',
                                  'w') as z:
                 for name in names:
-                    z.write(osp.join(src, split, 'images', name),
-                            f'images/{name}')
+                    z.write(
+                        osp.join(src, split, 'images', name), f'images/{name}')
         with zipfile.ZipFile(zsrc / split / 'Semantic_masks' / 'images.zip',
                              'w') as z:
             masks = osp.join(src, split, 'Semantic_masks', 'images')
@@ -250,8 +257,8 @@ def test_unknown_colour_names_file_and_colour(src, tmp_path):
 
     dl = tmp_path / 'dl'
     mask = _tiny_download(dl, rgb)
-    shutil.copy(osp.join(src, 'train', 'images', 'P0005.png'),
-                dl / 'train' / 'images')
+    shutil.copy(
+        osp.join(src, 'train', 'images', 'P0005.png'), dl / 'train' / 'images')
     out = tmp_path / 'out'
     with pytest.raises(ValueError, match=r'\(1, 2, 3\)') as err:
         isaid.convert(str(dl), str(out), splits=['train'])
@@ -268,24 +275,30 @@ def test_bad_downloads_are_refused(src, tmp_path, capsys):
     _tiny_download(dl, rgb)
     # an image without its mask, a mask without its image
     cv2.imwrite(str(dl / 'train' / 'images' / 'P0006.png'), rgb)
-    with pytest.raises(ValueError, match=r"without a colour mask.*'P0006'.*"
-                       r"masks without an image: \['P0005'\]"):
+    with pytest.raises(
+            ValueError,
+            match=r"without a colour mask.*'P0006'.*"
+            r"masks without an image: \['P0005'\]"):
         isaid.find_pairs(str(dl), 'train')
     cv2.imwrite(str(dl / 'train' / 'images' / 'P0005.png'), rgb)
-    with pytest.raises(ValueError, match=r"without a colour mask .*: "
-                       r"\['P0006'\]; masks without an image: \[\]"):
+    with pytest.raises(
+            ValueError,
+            match=r"without a colour mask .*: "
+            r"\['P0006'\]; masks without an image: \[\]"):
         isaid.find_pairs(str(dl), 'train')
     # ... unless excluded, as the official P1527/P1530
-    assert [p.stem for p in isaid.find_pairs(
-        str(dl), 'train', exclude=['P0006'])] == ['P0005']
+    assert [
+        p.stem for p in isaid.find_pairs(str(dl), 'train', exclude=['P0006'])
+    ] == ['P0005']
     with pytest.raises(FileNotFoundError, match='val'):
         isaid.find_pairs(str(dl), 'val')
     # image and mask of different sizes
-    cv2.imwrite(str(dl / 'train' / 'images' / 'P0005.png'),
-                np.zeros((8, 9, 3), np.uint8))
+    cv2.imwrite(
+        str(dl / 'train' / 'images' / 'P0005.png'),
+        np.zeros((8, 9, 3), np.uint8))
     with pytest.raises(ValueError, match='P0005_instance_color_RGB.png'):
-        isaid.convert(str(dl), str(tmp_path / 'o1'), splits=['train'],
-                      exclude=['P0006'])
+        isaid.convert(
+            str(dl), str(tmp_path / 'o1'), splits=['train'], exclude=['P0006'])
     # output inside the download
     with pytest.raises(ValueError, match='never modified'):
         isaid.convert(src, osp.join(src, 'out'))
@@ -295,18 +308,20 @@ def test_bad_downloads_are_refused(src, tmp_path, capsys):
     out = str(tmp_path / 'o2')
     isaid.convert(str(dl), out, splits=['train'], exclude=['P0006'])
     with pytest.raises(ValueError, match='another output folder'):
-        isaid.convert(str(dl), out, splits=['train'], exclude=['P0006'],
-                      stride=256)
+        isaid.convert(
+            str(dl), out, splits=['train'], exclude=['P0006'], stride=256)
 
 
 def test_test_split_has_images_only(src, tmp_path):
     (tmp_path / 'dl' / 'test' / 'images').mkdir(parents=True)
-    shutil.copy(osp.join(src, 'val', 'images', 'P0003.png'),
-                tmp_path / 'dl' / 'test' / 'images')
+    shutil.copy(
+        osp.join(src, 'val', 'images', 'P0003.png'),
+        tmp_path / 'dl' / 'test' / 'images')
     out = tmp_path / 'out'
     summary = isaid.convert(str(tmp_path / 'dl'), str(out), splits=['test'])
     assert summary['test'] == dict(images=1, written=4, skipped=0)
     assert _outputs(str(out)) == ['.isaid_converter.json'] + [
-        f'img_dir/test/P0003_{n}.png' for n in
-        ('0_896_0_896', '0_896_251_1147', '127_1023_0_896',
-         '127_1023_251_1147')]
+        f'img_dir/test/P0003_{n}.png'
+        for n in ('0_896_0_896', '0_896_251_1147', '127_1023_0_896',
+                  '127_1023_251_1147')
+    ]

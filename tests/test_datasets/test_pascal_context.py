@@ -18,12 +18,11 @@ import os.path as osp
 
 import numpy as np
 import pytest
+from conftest import REPO, load_tool
 from mmengine.config import Config
 from mmseg.datasets import PascalContextDataset, PascalContextDataset59
 from mmseg.registry import DATASETS, MODELS
 from PIL import Image
-
-from conftest import REPO, load_tool
 
 pc = load_tool('tools/dataset_converters/pascal_context.py',
                'pascal_context_converter')
@@ -34,18 +33,34 @@ CFG60 = osp.join(REPO, 'configs', 'pspnet',
                  'pspnet_r101-d8-mg124_4xb4-25k_pascal-context-480x480.py')
 # PASCAL VOC colour map -> class name (VOC's 20 object classes)
 VOC_COLOURS = {
-    (128, 0, 0): 'aeroplane', (0, 128, 0): 'bicycle', (128, 128, 0): 'bird',
-    (0, 0, 128): 'boat', (128, 0, 128): 'bottle', (0, 128, 128): 'bus',
-    (128, 128, 128): 'car', (64, 0, 0): 'cat', (192, 0, 0): 'chair',
-    (64, 128, 0): 'cow', (192, 128, 0): 'diningtable', (64, 0, 128): 'dog',
-    (192, 0, 128): 'horse', (64, 128, 128): 'motorbike',
-    (192, 128, 128): 'person', (0, 64, 0): 'pottedplant',
-    (128, 64, 0): 'sheep', (0, 192, 0): 'sofa', (128, 192, 0): 'train',
-    (0, 64, 128): 'tvmonitor'}
+    (128, 0, 0): 'aeroplane',
+    (0, 128, 0): 'bicycle',
+    (128, 128, 0): 'bird',
+    (0, 0, 128): 'boat',
+    (128, 0, 128): 'bottle',
+    (0, 128, 128): 'bus',
+    (128, 128, 128): 'car',
+    (64, 0, 0): 'cat',
+    (192, 0, 0): 'chair',
+    (64, 128, 0): 'cow',
+    (192, 128, 0): 'diningtable',
+    (64, 0, 128): 'dog',
+    (192, 0, 128): 'horse',
+    (64, 128, 128): 'motorbike',
+    (192, 128, 128): 'person',
+    (0, 64, 0): 'pottedplant',
+    (128, 64, 0): 'sheep',
+    (0, 192, 0): 'sofa',
+    (128, 192, 0): 'train',
+    (0, 64, 128): 'tvmonitor'
+}
 VOC_TO_CONTEXT = {'diningtable': 'table'}  # the other 19 names are shared
 CONTEXT_ID = {name: i for i, name in pc.CONTEXT59}
-SAMPLES = {'1': ('2008_000001', 'train'), '23': ('2008_000023', 'train'),
-           '114': ('2010_000114', 'val')}
+SAMPLES = {
+    '1': ('2008_000001', 'train'),
+    '23': ('2008_000023', 'train'),
+    '114': ('2010_000114', 'val')
+}
 
 
 def voc_class_masks(target_png):
@@ -71,22 +86,35 @@ def devkit(tmp_path_factory, data_root):
         rgb.convert('RGB').save(img_dir / f'{stem}.jpg', quality=95)
         image_id = int(stem.replace('_', ''))
         w, h = rgb.size
-        images.append(dict(image_id=image_id, file_name=f'{stem}.jpg',
-                           height=h, width=w, phase=phase))
+        images.append(
+            dict(
+                image_id=image_id,
+                file_name=f'{stem}.jpg',
+                height=h,
+                width=w,
+                phase=phase))
         label = np.zeros((h, w), np.uint8)
         for name, m in voc_class_masks(
                 osp.join(data_root, 'voc', f'{n}_target.png')).items():
             cid = CONTEXT_ID[VOC_TO_CONTEXT.get(name, name)]
-            annos.append(dict(id=len(annos) + 1, image_id=image_id,
-                              category_id=cid,
-                              segmentation=pc.rle_encode(m)))
+            annos.append(
+                dict(
+                    id=len(annos) + 1,
+                    image_id=image_id,
+                    category_id=cid,
+                    segmentation=pc.rle_encode(m)))
             label[m] = 1 + PascalContextDataset59.METAINFO['classes'].index(
                 VOC_TO_CONTEXT.get(name, name))
         expected[stem] = label
     json_path = root / 'VOC2010' / 'trainval_merged.json'
-    json_path.write_text(json.dumps(dict(
-        images=images, annos_segmentation=annos,
-        categories=[dict(category_id=i, name=s) for i, s in pc.CONTEXT59])))
+    json_path.write_text(
+        json.dumps(
+            dict(
+                images=images,
+                annos_segmentation=annos,
+                categories=[
+                    dict(category_id=i, name=s) for i, s in pc.CONTEXT59
+                ])))
     return root, json_path, expected
 
 
@@ -133,8 +161,10 @@ def test_later_annotations_overwrite_earlier_ones():
     img = dict(file_name='x.jpg', height=2, width=3)
     a = np.array([[1, 1, 0], [0, 0, 0]], bool)
     b = np.array([[0, 1, 1], [0, 0, 0]], bool)
-    anns = [dict(category_id=2, segmentation=pc.rle_encode(a)),
-            dict(category_id=25, segmentation=pc.rle_encode(b))]
+    anns = [
+        dict(category_id=2, segmentation=pc.rle_encode(a)),
+        dict(category_id=25, segmentation=pc.rle_encode(b))
+    ]
     ids = pc.class_id_mask(img, anns)
     assert ids.tolist() == [[2, 25, 25], [0, 0, 0]]
     assert pc.to_context_labels(ids).tolist() == [[1, 7, 7], [0, 0, 0]]
@@ -143,16 +173,18 @@ def test_later_annotations_overwrite_earlier_ones():
 def test_converter_writes_labels_and_splits(converted):
     voc, expected = converted
     split_dir = voc / 'ImageSets' / 'SegmentationContext'
-    assert (split_dir / 'train.txt').read_text().split() == [
-        '2008_000001', '2008_000023']
+    assert (split_dir /
+            'train.txt').read_text().split() == ['2008_000001', '2008_000023']
     assert (split_dir / 'val.txt').read_text().split() == ['2010_000114']
     for stem, label in expected.items():
         png = Image.open(voc / 'SegmentationClassContext' / f'{stem}.png')
         assert png.mode == 'L'
         assert np.array_equal(np.array(png), label)
         assert set(np.unique(label)) > {0}  # a real object class is there
-    assert not [f for f in os.listdir(voc / 'SegmentationClassContext')
-                if 'partial' in f]
+    assert not [
+        f
+        for f in os.listdir(voc / 'SegmentationClassContext') if 'partial' in f
+    ]
 
 
 def test_converter_resumes_without_rewriting(devkit, converted):
@@ -165,13 +197,21 @@ def test_converter_resumes_without_rewriting(devkit, converted):
 
 
 def test_converter_rejects_ids_outside_the_59(tmp_path):
-    img = dict(image_id=1, file_name='2008_000099.jpg', height=2, width=2,
-               phase='train')
-    ann = dict(id=1, image_id=1, category_id=1,  # 'accordion': not kept
-               segmentation=pc.rle_encode(np.ones((2, 2), bool)))
+    img = dict(
+        image_id=1,
+        file_name='2008_000099.jpg',
+        height=2,
+        width=2,
+        phase='train')
+    ann = dict(
+        id=1,
+        image_id=1,
+        category_id=1,  # 'accordion': not kept
+        segmentation=pc.rle_encode(np.ones((2, 2), bool)))
     path = tmp_path / 'bad.json'
     path.write_text(json.dumps(dict(images=[img], annos_segmentation=[ann])))
-    with pytest.raises(ValueError, match=r'2008_000099.jpg: category ids \[1\]'):
+    with pytest.raises(
+            ValueError, match=r'2008_000099.jpg: category ids \[1\]'):
         pc.convert(str(tmp_path), str(path))
     assert not os.listdir(tmp_path / 'VOC2010' / 'SegmentationClassContext')
     path.write_text(json.dumps(dict(images=[img])))
@@ -179,8 +219,9 @@ def test_converter_rejects_ids_outside_the_59(tmp_path):
         pc.convert(str(tmp_path), str(path))
 
 
-@pytest.mark.parametrize('cfg_path,dataset_cls', [
-    (CFG59, PascalContextDataset59), (CFG60, PascalContextDataset)])
+@pytest.mark.parametrize('cfg_path,dataset_cls',
+                         [(CFG59, PascalContextDataset59),
+                          (CFG60, PascalContextDataset)])
 def test_mmseg_datasets_load_through_config_pipelines(converted, cfg_path,
                                                       dataset_cls):
     voc, expected = converted
@@ -213,8 +254,9 @@ def test_mmseg_datasets_load_through_config_pipelines(converted, cfg_path,
     assert h <= 480 and w <= 480
     assert tuple(sample['data_samples'].gt_sem_seg.shape) == (h, w)
     prep = MODELS.build(cfg.model.data_preprocessor)
-    batch = prep(dict(inputs=[sample['inputs']],
-                      data_samples=[sample['data_samples']]), training=True)
+    batch = prep(
+        dict(inputs=[sample['inputs']], data_samples=[sample['data_samples']]),
+        training=True)
     assert tuple(batch['inputs'].shape) == (1, 3, 480, 480)
     padded = batch['data_samples'][0].gt_sem_seg.data[0].numpy()
     assert (padded[h:] == 255).all() and (padded[:, w:] == 255).all()

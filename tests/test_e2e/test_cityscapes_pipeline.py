@@ -15,9 +15,8 @@ import sys
 import numpy as np
 import pytest
 import torch
-from PIL import Image
-
 from conftest import clean_env, load_tool, run_command
+from PIL import Image
 
 main_job = load_tool('tools/main_job.py')
 
@@ -28,10 +27,15 @@ SAMPLE = 'frankfurt_000000_000294_leftImg8bit'
 def test_installed_package_matches_checkout():
     """mim runs the installed copy: it must be this checkout's code."""
     import mmseg_ext
-    proc = subprocess.run(
-        [sys.executable, '-c',
-         'import mmseg_ext, os; print(os.path.dirname(mmseg_ext.__file__))'],
-        cwd='/', env=clean_env(), capture_output=True, text=True, check=True)
+    proc = subprocess.run([
+        sys.executable, '-c',
+        'import mmseg_ext, os; print(os.path.dirname(mmseg_ext.__file__))'
+    ],
+                          cwd='/',
+                          env=clean_env(),
+                          capture_output=True,
+                          text=True,
+                          check=True)
     installed = proc.stdout.strip().splitlines()[-1]
     here = osp.dirname(mmseg_ext.__file__)
     for root, _, files in os.walk(here):
@@ -49,9 +53,10 @@ def test_installed_package_matches_checkout():
 def trained(tmp_path_factory, mim, cityscapes_root):
     assert 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD' not in clean_env()
     work = tmp_path_factory.mktemp('train')
-    run_command([mim, 'train', 'mmseg', main_job.R18, '--work-dir', work,
-                 '--cfg-options',
-                 *main_job.short_train_options(cityscapes_root, ITERS)])
+    run_command([
+        mim, 'train', 'mmseg', main_job.R18, '--work-dir', work,
+        '--cfg-options', *main_job.short_train_options(cityscapes_root, ITERS)
+    ])
     return work
 
 
@@ -87,31 +92,35 @@ def test_resume_loads_optimizer_and_schedulers_weights_only(
     work = tmp_path / 'resume'
     shutil.copytree(trained, work)
     (work / 'last_checkpoint').write_text(str(work / f'iter_{ITERS}.pth'))
-    proc = run_command(
-        [mim, 'train', 'mmseg', main_job.R18, '--work-dir', work, '--resume',
-         '--cfg-options',
-         *main_job.short_train_options(cityscapes_root, ITERS + 2)])
+    proc = run_command([
+        mim, 'train', 'mmseg', main_job.R18, '--work-dir', work, '--resume',
+        '--cfg-options',
+        *main_job.short_train_options(cityscapes_root, ITERS + 2)
+    ])
     log = proc.stdout + proc.stderr
     assert f'resumed epoch: 0, iter: {ITERS}' in log
     assert (work / f'iter_{ITERS + 2}.pth').is_file()
 
 
 def test_mim_test_evaluates_with_cityscapes_scripts(trained, mim,
-                                                    cityscapes_root,
-                                                    tmp_path):
+                                                    cityscapes_root, tmp_path):
     """IoUMetric and cityscapesscripts' evaluator (np.in1d shim, numpy 2.4)."""
     ckpt = trained / f'iter_{ITERS}.pth'
     opts = main_job.short_test_options(cityscapes_root)
-    run_command([mim, 'test', 'mmseg_ext', main_job.R18, '--checkpoint', ckpt,
-                 '--work-dir', tmp_path / 'iou', '--cfg-options', *opts])
+    run_command([
+        mim, 'test', 'mmseg_ext', main_job.R18, '--checkpoint', ckpt,
+        '--work-dir', tmp_path / 'iou', '--cfg-options', *opts
+    ])
     miou = main_job.read_metric(str(tmp_path / 'iou'), 'mIoU')
     assert 0 <= miou <= 100
-    run_command([mim, 'test', 'mmseg_ext', main_job.R18, '--checkpoint', ckpt,
-                 '--work-dir', tmp_path / 'cs', '--cfg-options', *opts,
-                 'test_evaluator.type=CityscapesEvalMetric',
-                 f'test_evaluator.output_dir={tmp_path / "cs_out"}'])
-    score = main_job.read_metric(str(tmp_path / 'cs'),
-                                 'averageScoreCategories')
+    run_command([
+        mim, 'test', 'mmseg_ext', main_job.R18, '--checkpoint', ckpt,
+        '--work-dir', tmp_path / 'cs', '--cfg-options', *opts,
+        'test_evaluator.type=CityscapesEvalMetric',
+        f'test_evaluator.output_dir={tmp_path / "cs_out"}'
+    ])
+    score = main_job.read_metric(
+        str(tmp_path / 'cs'), 'averageScoreCategories')
     assert 0 <= score <= 1
 
 
@@ -119,12 +128,15 @@ def test_mim_test_format_only_writes_label_ids(trained, mim, cityscapes_root,
                                                tmp_path):
     from cityscapesscripts.helpers.labels import labels
     out = tmp_path / 'submission'
-    src_before = sorted(os.listdir(
-        osp.join(cityscapes_root, 'leftImg8bit', 'val', 'frankfurt')))
-    run_command([mim, 'test', 'mmseg_ext', main_job.R18_TEST, '--checkpoint',
-                 trained / f'iter_{ITERS}.pth', '--format-only', '--out', out,
-                 '--work-dir', tmp_path / 'wd', '--cfg-options',
-                 *main_job.short_test_options(cityscapes_root)])
+    src_before = sorted(
+        os.listdir(
+            osp.join(cityscapes_root, 'leftImg8bit', 'val', 'frankfurt')))
+    run_command([
+        mim, 'test', 'mmseg_ext', main_job.R18_TEST, '--checkpoint',
+        trained / f'iter_{ITERS}.pth', '--format-only', '--out', out,
+        '--work-dir', tmp_path / 'wd', '--cfg-options',
+        *main_job.short_test_options(cityscapes_root)
+    ])
     files = sorted(os.listdir(out))
     assert files == [f'{SAMPLE}.png']
     assert not (tmp_path / 'submission.partial').exists()
@@ -132,33 +144,34 @@ def test_mim_test_format_only_writes_label_ids(trained, mim, cityscapes_root,
     assert pred.shape == (128, 256)  # the image's own size
     eval_ids = {lb.id for lb in labels if 0 <= lb.trainId < 19}
     assert set(np.unique(pred).tolist()) <= eval_ids
-    assert src_before == sorted(os.listdir(
-        osp.join(cityscapes_root, 'leftImg8bit', 'val', 'frankfurt')))
+    assert src_before == sorted(
+        os.listdir(
+            osp.join(cityscapes_root, 'leftImg8bit', 'val', 'frankfurt')))
 
     # a second run never mixes into an existing submission
-    proc = run_command(
-        [mim, 'test', 'mmseg_ext', main_job.R18_TEST, '--checkpoint',
-         trained / f'iter_{ITERS}.pth', '--format-only', '--out', out,
-         '--cfg-options', *main_job.short_test_options(cityscapes_root)],
-        check=False)
+    proc = run_command([
+        mim, 'test', 'mmseg_ext', main_job.R18_TEST, '--checkpoint',
+        trained / f'iter_{ITERS}.pth', '--format-only', '--out', out,
+        '--cfg-options', *main_job.short_test_options(cityscapes_root)
+    ],
+                       check=False)
     assert proc.returncode != 0
     assert 'already exists' in proc.stdout + proc.stderr
     assert os.listdir(out) == files
 
 
-def test_two_process_cpu_training_with_pytorch_launcher(mim, cityscapes_root,
-                                                        tmp_path):
+def test_two_process_cpu_training_with_pytorch_launcher(
+        mim, cityscapes_root, tmp_path):
     work = tmp_path / 'dist'
-    proc = run_command(
-        [mim, 'train', 'mmseg', main_job.R18, '--launcher', 'pytorch',
-         '--gpus', '2', '--work-dir', work, '--cfg-options',
-         *main_job.short_train_options(cityscapes_root, 2),
-         'env_cfg.dist_cfg.backend=gloo',
-         'model_wrapper_cfg.type=MMDistributedDataParallel',
-         'model_wrapper_cfg.device_ids=None',
-         'model.backbone.norm_cfg.type=BN',
-         'model.neck.norm_cfg.type=BN',
-         'model.decode_head.norm_cfg.type=BN'])
+    proc = run_command([
+        mim, 'train', 'mmseg', main_job.R18, '--launcher', 'pytorch', '--gpus',
+        '2', '--work-dir', work, '--cfg-options',
+        *main_job.short_train_options(cityscapes_root, 2),
+        'env_cfg.dist_cfg.backend=gloo',
+        'model_wrapper_cfg.type=MMDistributedDataParallel',
+        'model_wrapper_cfg.device_ids=None', 'model.backbone.norm_cfg.type=BN',
+        'model.neck.norm_cfg.type=BN', 'model.decode_head.norm_cfg.type=BN'
+    ])
     log = proc.stdout + proc.stderr
     assert 'Distributed launcher: pytorch' in log
     assert 'Distributed training: True' in log
@@ -169,9 +182,10 @@ def test_two_process_cpu_training_with_pytorch_launcher(mim, cityscapes_root,
 
 def test_missing_data_root_is_named(mim, tmp_path):
     missing = tmp_path / 'no_such_cityscapes'
-    proc = run_command([mim, 'train', 'mmseg', main_job.R18, '--work-dir',
-                        tmp_path / 'wd', '--cfg-options',
-                        *main_job.short_train_options(str(missing), 1)],
+    proc = run_command([
+        mim, 'train', 'mmseg', main_job.R18, '--work-dir', tmp_path / 'wd',
+        '--cfg-options', *main_job.short_train_options(str(missing), 1)
+    ],
                        check=False)
     assert proc.returncode != 0
     assert str(missing) in proc.stdout + proc.stderr

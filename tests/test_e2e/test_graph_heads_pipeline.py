@@ -16,7 +16,6 @@ import sys
 import numpy as np
 import pytest
 import torch
-
 from conftest import REPO, run_command
 
 sys.path.insert(0, osp.join(REPO, 'tools'))
@@ -58,10 +57,12 @@ def _scalars(work):
 def trained(request, tmp_path_factory, mim, cityscapes_root):
     name = request.param
     work = tmp_path_factory.mktemp(name)
-    run_command([mim, 'train', 'mmseg', CONFIGS[name], '--work-dir', work,
-                 '--cfg-options',
-                 *short_train_options(cityscapes_root, ITERS, crop=CROP),
-                 'model.pretrained=None', *SMALL[name]])
+    run_command([
+        mim, 'train', 'mmseg', CONFIGS[name], '--work-dir', work,
+        '--cfg-options',
+        *short_train_options(cityscapes_root, ITERS, crop=CROP),
+        'model.pretrained=None', *SMALL[name]
+    ])
     return name, work
 
 
@@ -86,14 +87,15 @@ def test_losses_logged_and_finite(trained):
 
 def test_checkpoint_holds_the_graph_weights(trained):
     name, work = trained
-    state = torch.load(work / f'iter_{ITERS}.pth',
-                       weights_only=True)['state_dict']
+    state = torch.load(
+        work / f'iter_{ITERS}.pth', weights_only=True)['state_dict']
     if name == 'glore':
         assert state['decode_head.glore.blocker.weight'].shape == (64, )
         assert 'decode_head.glore.gcn.conv1.weight' in state
     else:
-        table = np.load(osp.join(REPO, 'configs', 'ginet', 'class_embeddings',
-                                 'cityscapes_minilm-l6.npy'))
+        table = np.load(
+            osp.join(REPO, 'configs', 'ginet', 'class_embeddings',
+                     'cityscapes_minilm-l6.npy'))
         np.testing.assert_array_equal(
             state['decode_head.class_embeddings'].numpy(), table)
         assert state['decode_head.semantic_centroid'].shape == (19, 32)

@@ -11,7 +11,6 @@ import os.path as osp
 import sys
 
 import pytest
-
 from conftest import load_tool, run_command
 
 main_job = load_tool('tools/main_job.py')
@@ -23,17 +22,20 @@ ITERS = 4
 @pytest.fixture(scope='module')
 def patches(tmp_path_factory, data_root):
     out = tmp_path_factory.mktemp('isaid') / 'iSAID'
-    run_command([sys.executable, pfnet.CONVERTER,
-                 pfnet.isaid_source(data_root), '-o', out])
+    run_command([
+        sys.executable, pfnet.CONVERTER,
+        pfnet.isaid_source(data_root), '-o', out
+    ])
     return str(out)
 
 
 @pytest.fixture(scope='module')
 def trained(tmp_path_factory, mim, patches):
     work = tmp_path_factory.mktemp('pfnet_train')
-    run_command([mim, 'train', 'mmseg', pfnet.R50, '--work-dir', work,
-                 '--cfg-options',
-                 *pfnet.short_train_options(patches, ITERS, 128)])
+    run_command([
+        mim, 'train', 'mmseg', pfnet.R50, '--work-dir', work, '--cfg-options',
+        *pfnet.short_train_options(patches, ITERS, 128)
+    ])
     return work
 
 
@@ -57,10 +59,11 @@ def test_train_logs_segmentation_and_edge_losses(trained):
 
 
 def test_test_entry_scores_val_patches(tmp_path, mim, patches, trained):
-    run_command([mim, 'test', 'mmseg_ext', pfnet.R50, '--checkpoint',
-                 trained / f'iter_{ITERS}.pth', '--work-dir',
-                 tmp_path / 'test', '--cfg-options',
-                 *pfnet.short_test_options(patches),
-                 'test_dataloader.dataset.pipeline.1.scale=(128,128)'])
+    run_command([
+        mim, 'test', 'mmseg_ext', pfnet.R50, '--checkpoint',
+        trained / f'iter_{ITERS}.pth', '--work-dir', tmp_path / 'test',
+        '--cfg-options', *pfnet.short_test_options(patches),
+        'test_dataloader.dataset.pipeline.1.scale=(128,128)'
+    ])
     miou = main_job.read_metric(str(tmp_path / 'test'), 'mIoU')
     assert 0.0 <= miou <= 100.0

@@ -12,7 +12,6 @@ import sys
 import numpy as np
 import pytest
 import torch
-
 from conftest import REPO, run_command
 
 sys.path.insert(0, osp.join(REPO, 'tools'))
@@ -25,12 +24,14 @@ ITERS = 16
 def trained(tmp_path_factory, mim, data_root):
     work = tmp_path_factory.mktemp('isdnet')
     root = job.convert_samples(data_root, str(work))['deepglobe']
-    assert sorted(os.listdir(osp.join(root, 'ann_dir', 'train'))) == [
-        '6399_mask.png']
+    assert sorted(os.listdir(osp.join(root, 'ann_dir',
+                                      'train'))) == ['6399_mask.png']
     train_dir = work / 'train'
-    run_command([mim, 'train', 'mmseg', job.DEEPGLOBE, '--work-dir', train_dir,
-                 '--cfg-options',
-                 *job.short_train_options(root, ITERS, job.DEEPGLOBE_SIZE)])
+    run_command([
+        mim, 'train', 'mmseg', job.DEEPGLOBE, '--work-dir', train_dir,
+        '--cfg-options',
+        *job.short_train_options(root, ITERS, job.DEEPGLOBE_SIZE)
+    ])
     return work, root
 
 
@@ -53,14 +54,18 @@ def test_training_loss_finite_and_falls(trained):
 def test_whole_image_test(trained, mim):
     work, root = trained
     test_dir = work / 'test'
-    run_command([mim, 'test', 'mmseg_ext', job.DEEPGLOBE, '--checkpoint',
-                 work / 'train' / f'iter_{ITERS}.pth', '--work-dir', test_dir,
-                 '--out', work / 'pred', '--cfg-options',
-                 *job.short_test_options(root, job.DEEPGLOBE_SIZE)])
+    run_command([
+        mim, 'test', 'mmseg_ext', job.DEEPGLOBE, '--checkpoint',
+        work / 'train' / f'iter_{ITERS}.pth', '--work-dir', test_dir, '--out',
+        work / 'pred', '--cfg-options',
+        *job.short_test_options(root, job.DEEPGLOBE_SIZE)
+    ])
     miou = job.read_metric(str(test_dir), 'mIoU')
     iou = job.read_class_iou(str(test_dir))
-    assert list(iou) == ['unknown', 'urban', 'agriculture', 'rangeland',
-                         'forest', 'water', 'barren']
+    assert list(iou) == [
+        'unknown', 'urban', 'agriculture', 'rangeland', 'forest', 'water',
+        'barren'
+    ]
     assert np.isnan(iou['urban'])  # absent from the tile and not predicted
     assert 0 <= miou <= 100
     assert miou == pytest.approx(job.nanmean(iou.values()), abs=0.01)

@@ -10,9 +10,8 @@ import sys
 
 import numpy as np
 import pytest
-from PIL import Image
-
 from conftest import REPO, run_command
+from PIL import Image
 
 sys.path.insert(0, osp.join(REPO, 'tools'))
 from jobs import pointrend  # noqa: E402
@@ -27,11 +26,12 @@ SAMPLE = 'frankfurt_000000_000294_leftImg8bit'
 @pytest.fixture(scope='module')
 def trained(tmp_path_factory, mim, cityscapes_root):
     work = tmp_path_factory.mktemp('pointrend')
-    run_command([mim, 'train', 'mmseg', pointrend.R50, '--work-dir', work,
-                 '--cfg-options',
-                 *pointrend.pointrend_train_options(cityscapes_root, ITERS,
-                                                    CROP),
-                 f'train_cfg.val_interval={ITERS + 1}'])  # mim test evaluates
+    run_command([
+        mim, 'train', 'mmseg', pointrend.R50, '--work-dir', work,
+        '--cfg-options',
+        *pointrend.pointrend_train_options(cityscapes_root, ITERS, CROP),
+        f'train_cfg.val_interval={ITERS + 1}'
+    ])  # mim test evaluates
     return work
 
 
@@ -49,19 +49,25 @@ def test_mim_test_evaluates_and_formats(trained, mim, cityscapes_root,
                                         tmp_path):
     ckpt = trained / f'iter_{ITERS}.pth'
     opts = short_test_options(cityscapes_root, CROP)
-    run_command([mim, 'test', 'mmseg_ext', pointrend.R50, '--checkpoint', ckpt,
-                 '--work-dir', tmp_path / 'iou', '--cfg-options', *opts])
+    run_command([
+        mim, 'test', 'mmseg_ext', pointrend.R50, '--checkpoint', ckpt,
+        '--work-dir', tmp_path / 'iou', '--cfg-options', *opts
+    ])
     miou = read_metric(str(tmp_path / 'iou'), 'mIoU')
     assert 0 <= miou <= 100
 
     # --format-only with the test-server twin: labelIds at the image size
     from cityscapesscripts.helpers.labels import labels
     out = tmp_path / 'submission'
-    run_command([mim, 'test', 'mmseg_ext', pointrend.R50_TEST, '--checkpoint',
-                 ckpt, '--format-only', '--out', out, '--work-dir',
-                 tmp_path / 'fmt', '--cfg-options', *opts])
+    run_command([
+        mim, 'test', 'mmseg_ext', pointrend.R50_TEST, '--checkpoint', ckpt,
+        '--format-only', '--out', out, '--work-dir', tmp_path / 'fmt',
+        '--cfg-options', *opts
+    ])
     assert sorted(os.listdir(out)) == [f'{SAMPLE}.png']
     pred = np.array(Image.open(out / f'{SAMPLE}.png'))
     assert pred.shape == (128, 256)
     assert set(np.unique(pred).tolist()) <= {
-        lb.id for lb in labels if 0 <= lb.trainId < 19}
+        lb.id
+        for lb in labels if 0 <= lb.trainId < 19
+    }

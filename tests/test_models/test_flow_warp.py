@@ -11,8 +11,8 @@ def test_zero_flow_is_align_corners_resize():
     for size in [(13, 17), (14, 18), (7, 9), (4, 5)]:
         flow = torch.zeros(2, 2, *size)
         out = flow_warp(feat, flow, size)
-        ref = F.interpolate(feat, size=size, mode='bilinear',
-                            align_corners=True)
+        ref = F.interpolate(
+            feat, size=size, mode='bilinear', align_corners=True)
         assert out.shape == (2, 5, *size)
         torch.testing.assert_close(out, ref, atol=1e-5, rtol=0)
 
@@ -31,8 +31,8 @@ def test_constant_flow_shifts_by_half_pixel_units():
     expected = (torch.arange(w - 2, dtype=torch.float32) + shift).expand(h, -1)
     torch.testing.assert_close(interior, expected, atol=1e-5, rtol=0)
     # the y channel moves rows: a row ramp shifted by fy / h * (h - 1) / 2
-    feat_y = torch.arange(h, dtype=torch.float32).view(1, 1, h, 1).expand(
-        1, 1, h, w).clone()
+    feat_y = torch.arange(
+        h, dtype=torch.float32).view(1, 1, h, 1).expand(1, 1, h, w).clone()
     flow = torch.zeros(1, 2, h, w)
     flow[:, 1] = -1.0
     out = flow_warp(feat_y, flow, (h, w))

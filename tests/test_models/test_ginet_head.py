@@ -14,9 +14,9 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.structures import PixelData
-
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
+
 from mmseg_ext.models.decode_heads.ginet_head import (GINetHead,
                                                       GlobalReasonUnit,
                                                       GraphInteraction,
@@ -147,14 +147,14 @@ def test_transfer_matches_numpy_rederivation():
 
 def test_interaction_with_open_gates_matches_numpy_rederivation():
     g = _randomise(GraphInteraction(16, num_node=7, num_classes=5), seed=2)
-    assert g.gamma_vis.shape == (7,) and g.gamma_word.shape == (5,)
+    assert g.gamma_vis.shape == (7, ) and g.gamma_word.shape == (5, )
     assert g.gamma_vis.abs().sum() > 0  # randomised: gates open
     word, vis = torch.randn(2, 16, 5), torch.randn(2, 16, 7)
-    ref_c, ref_v = np_graph_layer(g, word.double().numpy(),
+    ref_c, ref_v = np_graph_layer(g,
+                                  word.double().numpy(),
                                   vis.double().numpy())
     class_nodes, vis_nodes = g(word, vis)
-    np.testing.assert_allclose(class_nodes.detach().numpy(), ref_c,
-                               atol=1e-5)
+    np.testing.assert_allclose(class_nodes.detach().numpy(), ref_c, atol=1e-5)
     np.testing.assert_allclose(vis_nodes.detach().numpy(), ref_v, atol=1e-5)
 
 
@@ -163,13 +163,13 @@ def test_unit_matches_numpy_rederivation_in_eval():
         GlobalReasonUnit(12, num_state=16, num_node=7, num_classes=5),
         seed=3).eval()
     x, word = torch.randn(2, 12, 6, 9), torch.randn(2, 16, 5)
-    ref_out, ref_c = np_global_reason_unit(u, x.double().numpy(),
+    ref_out, ref_c = np_global_reason_unit(u,
+                                           x.double().numpy(),
                                            word.double().numpy())
     out, class_nodes = u(x, word)
     assert out.shape == x.shape and class_nodes.shape == (2, 16, 5)
     np.testing.assert_allclose(out.detach().numpy(), ref_out, atol=1e-5)
-    np.testing.assert_allclose(class_nodes.detach().numpy(), ref_c,
-                               atol=1e-5)
+    np.testing.assert_allclose(class_nodes.detach().numpy(), ref_c, atol=1e-5)
 
 
 def test_zero_gates_reduce_the_unit_to_its_visual_path():
@@ -208,8 +208,8 @@ def test_load_class_embeddings_npy_and_txt_agree(tmp_path):
 def test_load_class_embeddings_errors_name_the_file(tmp_path):
     path = tmp_path / 'five.npy'
     np.save(path, np.zeros((5, 8), np.float32))
-    with pytest.raises(ValueError,
-                       match=r'five\.npy.*\(5, 8\).*num_classes=4'):
+    with pytest.raises(
+            ValueError, match=r'five\.npy.*\(5, 8\).*num_classes=4'):
         load_class_embeddings(str(path), 4)
     flat = tmp_path / 'flat.npy'
     np.save(flat, np.zeros(4, np.float32))
@@ -231,16 +231,16 @@ def test_load_class_embeddings_errors_name_the_file(tmp_path):
 
 def test_head_error_names_embedding_file_on_wrong_class_count():
     with pytest.raises(ValueError, match='cityscapes_minilm-l6.npy'):
-        _head(num_classes=5,
-              class_embeddings=osp.join(EMB, 'cityscapes_minilm-l6.npy'))
+        _head(
+            num_classes=5,
+            class_embeddings=osp.join(EMB, 'cityscapes_minilm-l6.npy'))
 
 
 def test_committed_embedding_tables():
     tables = {}
     for name, rows in (('cityscapes', 19), ('pascal_context', 60),
                        ('pascal_context_59', 59)):
-        t = load_class_embeddings(osp.join(EMB, f'{name}_minilm-l6.npy'),
-                                  rows)
+        t = load_class_embeddings(osp.join(EMB, f'{name}_minilm-l6.npy'), rows)
         assert t.shape == (rows, 384)
         # all-MiniLM-L6-v2 ends with L2 normalisation
         np.testing.assert_allclose(np.linalg.norm(t, axis=1), 1, atol=1e-4)
@@ -253,9 +253,15 @@ def test_committed_embedding_tables():
 
 # ------------------------------------------------------------------- head
 def _head(**kwargs):
-    cfg = dict(in_channels=32, channels=16, num_classes=19, in_index=0,
-               num_state=16, num_node=6, norm_cfg=dict(type='BN'),
-               class_embeddings=osp.join(EMB, 'cityscapes_minilm-l6.npy'))
+    cfg = dict(
+        in_channels=32,
+        channels=16,
+        num_classes=19,
+        in_index=0,
+        num_state=16,
+        num_node=6,
+        norm_cfg=dict(type='BN'),
+        class_embeddings=osp.join(EMB, 'cityscapes_minilm-l6.npy'))
     cfg.update(kwargs)
     return GINetHead(**cfg)
 
@@ -326,8 +332,8 @@ def test_sc_loss_value_is_bce_of_centroid_logits_vs_presence():
         target[i, ids[ids != 255]] = 1
     p = torch.sigmoid(s)
     bce = -(target * p.log() + (1 - target) * (1 - p).log()).mean()
-    assert losses['loss_sc'].item() == pytest.approx(0.2 * bce.item(),
-                                                     rel=1e-5)
+    assert losses['loss_sc'].item() == pytest.approx(
+        0.2 * bce.item(), rel=1e-5)
     # logits alone (no class nodes): segmentation losses only
     assert 'loss_sc' not in head.loss_by_feat(logits, samples)
 
@@ -366,8 +372,10 @@ def test_configs_point_at_matching_embedding_tables(name):
     table = load_class_embeddings(head.class_embeddings, classes)
     assert table.shape == (classes, 384)
     if 'pascal' in name:
-        crop = [t for t in cfg.train_dataloader.dataset.pipeline
-                if t.type == 'RandomCrop'][0]
+        crop = [
+            t for t in cfg.train_dataloader.dataset.pipeline
+            if t.type == 'RandomCrop'
+        ][0]
         assert crop.crop_size == (480, 480)
         assert cfg.optimizer.lr == 0.001
 

@@ -18,9 +18,9 @@ import torch
 import torch.nn as nn
 from mmengine.config import Config
 from mmengine.structures import PixelData
-
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
+
 from mmseg_ext.models.decode_heads.glore_head import (GloReGCN, GloReHead,
                                                       GloReUnit)
 
@@ -41,8 +41,8 @@ def golden():
 
 
 def _unit(case):
-    unit = GloReUnit(case['num_in'], case['num_mid'],
-                     normalize=case['normalize'])
+    unit = GloReUnit(
+        case['num_in'], case['num_mid'], normalize=case['normalize'])
     # the official key layout loads unchanged
     result = unit.load_state_dict(case['state_dict'], strict=True)
     assert not result.missing_keys and not result.unexpected_keys
@@ -111,8 +111,8 @@ def test_normalize_divides_node_features_by_hw():
 
 
 def test_zero_initialised_blocker_makes_the_unit_an_identity_that_learns():
-    unit = GloReUnit(16, 4, init_cfg=dict(type='Constant', val=1.0,
-                                          layer='BatchNorm2d'))
+    unit = GloReUnit(
+        16, 4, init_cfg=dict(type='Constant', val=1.0, layer='BatchNorm2d'))
     unit.init_weights()  # an init_cfg must not undo the official zero init
     assert unit.blocker.eps == pytest.approx(1e-4)
     assert torch.count_nonzero(unit.blocker.weight) == 0
@@ -126,8 +126,13 @@ def test_zero_initialised_blocker_makes_the_unit_an_identity_that_learns():
 
 
 def _head(**kwargs):
-    cfg = dict(in_channels=32, channels=16, num_classes=5, in_index=0,
-               num_mid=4, norm_cfg=dict(type='BN'))
+    cfg = dict(
+        in_channels=32,
+        channels=16,
+        num_classes=5,
+        in_index=0,
+        num_mid=4,
+        norm_cfg=dict(type='BN'))
     cfg.update(kwargs)
     return GloReHead(**cfg)
 
@@ -156,8 +161,8 @@ def test_head_loss_names_a_bad_label_file():
     head = _head()
     sample = SegDataSample()
     sample.gt_sem_seg = PixelData(data=torch.full((1, 16, 16), 7))
-    sample.set_metainfo(dict(seg_map_path='bad_labelIds.png',
-                             img_shape=(16, 16)))
+    sample.set_metainfo(
+        dict(seg_map_path='bad_labelIds.png', img_shape=(16, 16)))
     with pytest.raises(ValueError, match='bad_labelIds.png'):
         head.loss([torch.randn(1, 32, 4, 4)], [sample], dict())
 
@@ -197,7 +202,7 @@ def test_configs_follow_the_published_recipes():
     backbone = MODELS.build(r101.model.backbone)
     assert {b.conv2.dilation for b in backbone.layer3} == {(2, 2)}
     assert [b.conv2.dilation for b in backbone.layer4] == [(4, 4), (8, 8),
-                                                          (16, 16)]
+                                                           (16, 16)]
     assert r101.crop_size == (769, 769)
     assert r101.model.test_cfg.mode == 'slide'
     assert r101.model.test_cfg.stride == (256, 256)  # int(769 / 3)
@@ -214,8 +219,10 @@ def test_configs_follow_the_published_recipes():
         assert pc.model.decode_head.padding == 0
         assert pc.train_dataloader.dataset.type == dataset
         assert pc.test_dataloader.dataset.type == dataset
-        crop = [t for t in pc.train_dataloader.dataset.pipeline
-                if t.type == 'RandomCrop'][0]
+        crop = [
+            t for t in pc.train_dataloader.dataset.pipeline
+            if t.type == 'RandomCrop'
+        ][0]
         assert crop.crop_size == (480, 480)
         assert pc.optimizer.lr == 0.005
         assert pc.model.test_cfg.stride == (160, 160)  # int(480 / 3)

@@ -3,13 +3,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mmseg_ext.models.utils.laplacian_pyramid import (conv_gauss,
-                                                      gauss_kernel,
+from mmseg_ext.models.utils.laplacian_pyramid import (conv_gauss, gauss_kernel,
                                                       laplacian_pyramid,
                                                       laplacian_residual_input,
                                                       pyr_downsample,
                                                       pyr_upsample)
-
 
 pytestmark = pytest.mark.usefixtures('one_thread')
 
@@ -25,8 +23,7 @@ def test_gauss_kernel_is_normalised_binomial():
     b = torch.tensor([1., 4., 6., 4., 1.], dtype=torch.float64)
     for c in range(3):
         torch.testing.assert_close(k[c, 0], torch.outer(b, b) / 256.)
-    assert torch.allclose(k.sum(dim=(1, 2, 3)), torch.ones(3,
-                                                          dtype=k.dtype))
+    assert torch.allclose(k.sum(dim=(1, 2, 3)), torch.ones(3, dtype=k.dtype))
     assert gauss_kernel(2, device='meta', dtype=torch.bfloat16).device.type \
         == 'meta'
 
@@ -36,8 +33,10 @@ def test_gauss_kernel_is_normalised_binomial():
 def test_separable_blur_is_the_official_depthwise_conv(dtype, tol):
     img = _img(2, 3, 9, 13, dtype=dtype)
     for scale in (1., 4.):
-        ref = F.conv2d(F.pad(img, (2, 2, 2, 2), mode='reflect'),
-                       scale * gauss_kernel(3, dtype=dtype), groups=3)
+        ref = F.conv2d(
+            F.pad(img, (2, 2, 2, 2), mode='reflect'),
+            scale * gauss_kernel(3, dtype=dtype),
+            groups=3)
         out = conv_gauss(img, scale)
         assert out.dtype == dtype and out.shape == img.shape
         assert (out - ref).abs().max() < tol
@@ -47,8 +46,8 @@ def test_upsample_inserts_zeros_then_blurs_with_four_times_the_kernel():
     x = _img(1, 2, 4, 5)
     up = torch.zeros(1, 2, 8, 10)
     up[:, :, ::2, ::2] = x
-    torch.testing.assert_close(pyr_upsample(x), conv_gauss(up, 4.),
-                               rtol=0, atol=0)
+    torch.testing.assert_close(
+        pyr_upsample(x), conv_gauss(up, 4.), rtol=0, atol=0)
     # the x4 restores the brightness: away from the border a constant
     # image stays constant
     const = torch.full((1, 1, 6, 6), 3.0)
@@ -102,8 +101,8 @@ def test_pyramid_runs_on_the_input_device():
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
 def test_cuda_matches_cpu():
     img = _img(1, 3, 37, 50)
-    for o, r in zip(laplacian_pyramid(img.cuda(), 2),
-                    laplacian_pyramid(img, 2)):
+    for o, r in zip(
+            laplacian_pyramid(img.cuda(), 2), laplacian_pyramid(img, 2)):
         assert o.is_cuda
         torch.testing.assert_close(o.cpu(), r, rtol=1e-5, atol=1e-5)
 
@@ -116,8 +115,7 @@ def test_residual_input_stacks_levels_at_full_resolution():
     torch.testing.assert_close(x[:, :3], r1, rtol=0, atol=0)
     torch.testing.assert_close(
         x[:, 3:],
-        F.interpolate(r2, size=(37, 50), mode='bilinear',
-                      align_corners=False),
+        F.interpolate(r2, size=(37, 50), mode='bilinear', align_corners=False),
         rtol=0,
         atol=0)
 

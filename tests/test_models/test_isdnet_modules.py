@@ -2,21 +2,16 @@
 import pytest
 import torch
 from mmengine.structures import PixelData
-
 from mmseg.models.backbones import STDCNet
 from mmseg.structures import SegDataSample
+
 from mmseg_ext.models.backbones.stdc_shallow_net import (
     STDCShallowNet, expand_first_conv, stdc_official_to_stages)
-from mmseg_ext.models.decode_heads.isd_head import (ISDHead,
-                                                    RelationAwareFusion,
-                                                    SRDecoder,
-                                                    feature_affinity_loss,
-                                                    grouped_channel_affinity,
-                                                    image_recon_loss,
-                                                    spatial_affinity)
+from mmseg_ext.models.decode_heads.isd_head import (
+    ISDHead, RelationAwareFusion, SRDecoder, feature_affinity_loss,
+    grouped_channel_affinity, image_recon_loss, spatial_affinity)
 
 BN = dict(type='BN', requires_grad=True)
-
 
 pytestmark = pytest.mark.usefixtures('one_thread')
 
@@ -36,8 +31,7 @@ def test_shallow_net_shapes_and_mmseg_stdc_layout():
     # mmseg's STDC1 ImageNet checkpoint loads without renaming
     ref = STDCNet('STDCNet1', 6, (32, 64, 256, 512, 1024), 'cat', BN,
                   dict(type='ReLU')).state_dict()
-    ref = {k: v.shape for k, v in ref.items()
-           if not k.startswith('stages.4.')}
+    ref = {k: v.shape for k, v in ref.items() if not k.startswith('stages.4.')}
     assert {k: v.shape for k, v in net.state_dict().items()} == ref
 
 
@@ -76,8 +70,9 @@ def test_expand_first_conv_duplicates_and_validates():
 
 def test_shallow_net_pretrained_needs_a_tileable_stem(tmp_path):
     ckpt = tmp_path / 'bad.pth'
-    torch.save({'state_dict': {'stages.0.conv.weight': _randn(32, 4, 3, 3)}},
-               ckpt)
+    torch.save({'state_dict': {
+        'stages.0.conv.weight': _randn(32, 4, 3, 3)
+    }}, ckpt)
     net = STDCShallowNet(
         6, norm_cfg=BN, init_cfg=dict(type='Pretrained', checkpoint=str(ckpt)))
     with pytest.raises(ValueError, match='4 input channels over 6'):
@@ -90,8 +85,7 @@ def test_shallow_net_default_init_is_kaiming_fan_out():
     w = net.stages[3][0].layers[1].conv.weight  # 256 -> 128, 3x3
     fan_out = w.shape[0] * 9
     assert abs(w.std().item() - (2 / fan_out)**0.5) < 0.1 * (2 / fan_out)**0.5
-    assert torch.equal(net.stages[2][1].layers[3].bn.weight,
-                       torch.ones(32))
+    assert torch.equal(net.stages[2][1].layers[3].bn.weight, torch.ones(32))
 
 
 # ---------------------------------------------------------------- RAF ----
@@ -102,8 +96,8 @@ def test_grouped_affinity_is_blockwise_inner_product():
     assert aff.shape == (2, 256)
     torch.testing.assert_close(aff, ref.reshape(2, 256))
     with pytest.raises(ValueError, match='16 groups do not divide 120'):
-        grouped_channel_affinity(_randn(1, 120, 1, 1), _randn(1, 120, 1, 1),
-                                 16)
+        grouped_channel_affinity(
+            _randn(1, 120, 1, 1), _randn(1, 120, 1, 1), 16)
     with pytest.raises(ValueError, match='groups do not divide'):
         RelationAwareFusion(120, 240, 16)
 
@@ -128,8 +122,7 @@ def test_raf_gates_start_at_zero_and_switch_on_the_relational_term():
 
 def test_raf_gradients_at_init_reach_the_gates_not_the_mlps():
     raf = RelationAwareFusion(128, 256, norm_cfg=BN)
-    s, c, out = raf(_randn(2, 256, 6, 8, seed=5), _randn(2, 128, 3, 4,
-                                                         seed=6))
+    s, c, out = raf(_randn(2, 256, 6, 8, seed=5), _randn(2, 128, 3, 4, seed=6))
     (out.square().mean() + c.mean()).backward()
     assert raf.spatial_gate.grad.abs().item() > 0
     assert raf.context_gate.grad.abs().item() > 0
@@ -155,15 +148,15 @@ def test_spatial_affinity_and_losses():
     torch.testing.assert_close(aff, aff.transpose(1, 2))
     # identical features: zero affinity loss; the SR side is detached
     deep = f.clone().requires_grad_()
-    sr = torch.nn.functional.interpolate(f, scale_factor=4,
-                                         mode='bilinear').requires_grad_()
+    sr = torch.nn.functional.interpolate(
+        f, scale_factor=4, mode='bilinear').requires_grad_()
     loss = feature_affinity_loss(deep, sr, 1.0)
     loss.backward()
     assert sr.grad is None and deep.grad is not None
     assert feature_affinity_loss(f, f, 1.0).item() == 0
     pred, target = _randn(1, 3, 8, 8), _randn(1, 3, 16, 16, seed=1)
-    up = torch.nn.functional.interpolate(pred, size=(16, 16), mode='bilinear',
-                                         align_corners=False)
+    up = torch.nn.functional.interpolate(
+        pred, size=(16, 16), mode='bilinear', align_corners=False)
     torch.testing.assert_close(
         image_recon_loss(pred, target, 0.1),
         0.1 * torch.nn.functional.mse_loss(up, target))
@@ -171,15 +164,19 @@ def test_spatial_affinity_and_losses():
 
 # ----------------------------------------------------------- ISDHead ----
 def _head(**kwargs):
-    return ISDHead(num_classes=5, norm_cfg=BN,
-                   shallow_net=dict(type='STDCShallowNet', norm_cfg=BN),
-                   **kwargs)
+    return ISDHead(
+        num_classes=5,
+        norm_cfg=BN,
+        shallow_net=dict(type='STDCShallowNet', norm_cfg=BN),
+        **kwargs)
 
 
 def test_isd_head_rejects_a_shallow_net_of_the_wrong_width():
     with pytest.raises(ValueError, match='must be 6'):
-        ISDHead(num_classes=5, norm_cfg=BN,
-                shallow_net=dict(type='STDCShallowNet', in_channels=3))
+        ISDHead(
+            num_classes=5,
+            norm_cfg=BN,
+            shallow_net=dict(type='STDCShallowNet', in_channels=3))
 
 
 def test_isd_head_official_init_of_the_classifier():
@@ -189,8 +186,7 @@ def test_isd_head_official_init_of_the_classifier():
     head.init_weights()
     bn_w = head.conv_seg.conv_bn_relu.bn.weight
     assert 0.002 < bn_w.std().item() < 0.03 and bn_w.abs().max() < 0.1
-    assert torch.equal(head.aux_head_8.conv_bn_relu.bn.weight,
-                       torch.ones(64))
+    assert torch.equal(head.aux_head_8.conv_bn_relu.bn.weight, torch.ones(64))
 
 
 def test_isd_head_loss_names_bad_label_file():
@@ -198,5 +194,4 @@ def test_isd_head_loss_names_bad_label_file():
     sample = SegDataSample(metainfo=dict(seg_map_path='bad_labelIds.png'))
     sample.gt_sem_seg = PixelData(data=torch.full((1, 64, 64), 7))
     with pytest.raises(ValueError, match='bad_labelIds.png'):
-        head.loss(_randn(1, 3, 64, 64), _randn(1, 128, 2, 2), [sample],
-                  dict())
+        head.loss(_randn(1, 3, 64, 64), _randn(1, 128, 2, 2), [sample], dict())

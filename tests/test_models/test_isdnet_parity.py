@@ -30,13 +30,11 @@ from collections import OrderedDict
 
 import pytest
 import torch
+from conftest import load_tool, max_abs_diff
 
 from mmseg_ext.models.backbones.stdc_shallow_net import STDCShallowNet
-from mmseg_ext.models.decode_heads.isd_head import (ISDHead,
-                                                    RelationAwareFusion)
+from mmseg_ext.models.decode_heads.isd_head import ISDHead, RelationAwareFusion
 from mmseg_ext.models.utils.laplacian_pyramid import laplacian_pyramid
-
-from conftest import load_tool, max_abs_diff
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 GOLDEN = osp.join(ROOT, 'tests', 'data', 'isdnet_golden.pth')
@@ -44,7 +42,6 @@ DEEPGLOBE_CFG = osp.join(ROOT, 'configs', 'isdnet',
                          'isdnet_r18-d8_4xb2-80k_deepglobe-1224x1224.py')
 BN = dict(type='BN', requires_grad=True)
 TOL = 1e-5
-
 
 conv = load_tool('tools/model_converters/isdnet2mmseg.py')
 
@@ -82,8 +79,10 @@ def _kind(key, shapes):
         return leaf
     if '.' in key and key.rsplit('.', 1)[0] + '.running_mean' in shapes:
         return 'bn_weight' if leaf == 'weight' else 'bn_bias'
-    return {4: 'conv', 2: 'linear'}.get(
-        len(shapes[key]), 'gate' if leaf in ('g1', 'g2') else 'bias')
+    return {
+        4: 'conv',
+        2: 'linear'
+    }.get(len(shapes[key]), 'gate' if leaf in ('g1', 'g2') else 'bias')
 
 
 def official_state_dict(case):
@@ -102,15 +101,14 @@ def official_state_dict(case):
 
 
 def _strip(sd, prefix):
-    return OrderedDict((k[len(prefix):], v) for k, v in sd.items()
-                       if k.startswith(prefix))
+    return OrderedDict(
+        (k[len(prefix):], v) for k, v in sd.items() if k.startswith(prefix))
 
 
 @functools.lru_cache(maxsize=None)
 def _build(cfg_path):
     from mmengine.config import Config
     from mmengine.model import revert_sync_batchnorm
-
     from mmseg.registry import MODELS
     cfg = Config.fromfile(cfg_path)
     cfg.model.pretrained = None
@@ -132,9 +130,10 @@ def test_laplacian_pyramid_parity(golden, case):
 def test_raf_parity(golden):
     gold = golden['raf']
     raf = RelationAwareFusion(128, 512, norm_cfg=BN).eval()
-    converted = conv.convert_isdnet(
-        {f'refine_head.fuse16.{k}': v
-         for k, v in official_state_dict(gold).items()})
+    converted = conv.convert_isdnet({
+        f'refine_head.fuse16.{k}': v
+        for k, v in official_state_dict(gold).items()
+    })
     raf.load_state_dict(_strip(converted, 'refine_head.fuse16.'), strict=True)
     assert raf.spatial_gate.item() != 0 and raf.context_gate.item() != 0
     with torch.no_grad():
@@ -162,8 +161,7 @@ def test_shallow_net_imagenet_init_parity(golden, tmp_path, layout):
     ckpt = tmp_path / 'stdc1.pth'
     _write_imagenet(golden, ckpt, layout)
     net = STDCShallowNet(
-        6, norm_cfg=BN,
-        init_cfg=dict(type='Pretrained', checkpoint=str(ckpt)))
+        6, norm_cfg=BN, init_cfg=dict(type='Pretrained', checkpoint=str(ckpt)))
     net.init_weights()
     net.eval()
     w = net.stages[0].conv.weight
@@ -193,11 +191,14 @@ def test_converter_stdc_imagenet_matches_model_init(golden, tmp_path):
 
 # ----------------------------------------------------------- ISDHead ----
 def _isd_head(golden):
-    head = ISDHead(num_classes=7, norm_cfg=BN,
-                   shallow_net=dict(type='STDCShallowNet', norm_cfg=BN))
-    converted = conv.convert_isdnet(
-        {f'refine_head.{k}': v
-         for k, v in official_state_dict(golden['isd_head']).items()})
+    head = ISDHead(
+        num_classes=7,
+        norm_cfg=BN,
+        shallow_net=dict(type='STDCShallowNet', norm_cfg=BN))
+    converted = conv.convert_isdnet({
+        f'refine_head.{k}': v
+        for k, v in official_state_dict(golden['isd_head']).items()
+    })
     head.load_state_dict(_strip(converted, 'refine_head.'), strict=True)
     head.eval()
     return head
@@ -216,8 +217,8 @@ def test_isd_head_parity(golden):
     assert max_abs_diff('ISDHead aux 1/8', train['aux8'], gold['aux16']) <= TOL
     assert max_abs_diff('ISDHead aux 1/16', train['aux16'],
                         gold['aux8']) <= TOL
-    from mmseg_ext.models.decode_heads.isd_head import (
-        feature_affinity_loss, image_recon_loss)
+    from mmseg_ext.models.decode_heads.isd_head import (feature_affinity_loss,
+                                                        image_recon_loss)
     recon = image_recon_loss(train['sr'], train['sr_target'], 0.1)
     fa = feature_affinity_loss(gold['context'], train['sr_feats'], 1.0)
     assert max_abs_diff('recon loss', recon, gold['recon_loss']) <= TOL
@@ -258,8 +259,10 @@ def test_official_keys_map_onto_every_config_key(golden):
     assert sorted(aliases) == sorted(gold['aliases'])
     assert all('.x2.' in k or '.x4.' in k or '.x8.' in k or '.x16.' in k
                for k in aliases)
-    own = {k: tuple(v.shape)
-           for k, v in _build(DEEPGLOBE_CFG).state_dict().items()}
+    own = {
+        k: tuple(v.shape)
+        for k, v in _build(DEEPGLOBE_CFG).state_dict().items()
+    }
     ours = {k: tuple(v.shape) for k, v in converted.items()}
     assert sorted(own.keys() - ours.keys()) == []  # missing
     assert sorted(ours.keys() - own.keys()) == []  # unexpected

@@ -9,7 +9,6 @@ import torch
 from mmengine.config import Config
 from mmengine.model import revert_sync_batchnorm
 from mmengine.structures import PixelData
-
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
@@ -19,7 +18,6 @@ DEEPGLOBE = osp.join(CFG_DIR, 'isdnet_r18-d8_4xb2-80k_deepglobe-1224x1224.py')
 INRIA = osp.join(CFG_DIR, 'isdnet_r18-d8_4xb1-40k_inria-2000x2000.py')
 CITYSCAPES = osp.join(CFG_DIR, 'isdnet_r18-d8_4xb2-80k_cityscapes-512x1024.py')
 DEEPLAB = osp.join(CFG_DIR, 'deeplabv3_r18-d8_4xb2-80k_deepglobe-1224x1224.py')
-
 
 pytestmark = pytest.mark.usefixtures('one_thread')
 
@@ -44,9 +42,12 @@ def _build(path, crop_size=None):
 def _samples(labels):
     out = []
     for label in labels:
-        s = SegDataSample(metainfo=dict(
-            img_shape=label.shape, ori_shape=label.shape,
-            pad_shape=label.shape, seg_map_path='synthetic'))
+        s = SegDataSample(
+            metainfo=dict(
+                img_shape=label.shape,
+                ori_shape=label.shape,
+                pad_shape=label.shape,
+                seg_map_path='synthetic'))
         s.gt_sem_seg = PixelData(data=label[None])
         out.append(s)
     return out
@@ -72,22 +73,26 @@ def test_published_settings(path, dataset, classes, crop, batch, iters):
             model.refine_head.affinity_loss_weight) == (0.1, 1.0)
     assert model.auxiliary_head.loss_decode.loss_weight == 0.4
     assert model.auxiliary_head.in_index == 2
-    assert {model[h].num_classes for h in
-            ('decode_head', 'refine_head', 'auxiliary_head')} == {classes}
-    assert {model.backbone.norm_cfg.type, model.decode_head.norm_cfg.type,
-            model.refine_head.norm_cfg.type,
-            model.refine_head.shallow_net.norm_cfg.type} == {'SyncBN'}
+    assert {
+        model[h].num_classes
+        for h in ('decode_head', 'refine_head', 'auxiliary_head')
+    } == {classes}
+    assert {
+        model.backbone.norm_cfg.type, model.decode_head.norm_cfg.type,
+        model.refine_head.norm_cfg.type,
+        model.refine_head.shallow_net.norm_cfg.type
+    } == {'SyncBN'}
     assert model.refine_head.shallow_net.init_cfg.type == 'Pretrained'
     assert model.pretrained == 'open-mmlab://resnet18_v1c'
     assert model.data_preprocessor.size == crop
     assert model.test_cfg.mode == 'whole'
     # the official code's lr, not the paper's 0.001 (cedricgsh/ISDNet#18)
     opt = cfg.optim_wrapper.optimizer
-    assert (opt.type, opt.lr, opt.momentum, opt.weight_decay) == (
-        'SGD', 0.01, 0.9, 0.0005)
+    assert (opt.type, opt.lr, opt.momentum, opt.weight_decay) == ('SGD', 0.01,
+                                                                  0.9, 0.0005)
     (poly, ) = cfg.param_scheduler
-    assert (poly.type, poly.power, poly.eta_min, poly.end) == (
-        'PolyLR', 0.9, 1e-4, iters)
+    assert (poly.type, poly.power, poly.eta_min, poly.end) == ('PolyLR', 0.9,
+                                                               1e-4, iters)
     assert cfg.train_cfg.max_iters == iters
     assert cfg.train_dataloader.batch_size == batch
     assert cfg.train_dataloader.dataset.type == dataset
@@ -108,15 +113,15 @@ def test_loss_keys_and_gradients_reach_both_branches():
     model = _build(DEEPGLOBE)
     model.train()
     x = torch.randn(2, 3, 64, 96, generator=torch.Generator().manual_seed(0))
-    labels = torch.randint(0, 7, (2, 64, 96),
-                           generator=torch.Generator().manual_seed(1))
+    labels = torch.randint(
+        0, 7, (2, 64, 96), generator=torch.Generator().manual_seed(1))
     labels[0, :8] = 255  # ignored
     losses = model.loss(x, _samples(labels))
     assert set(losses) == {
-        'decode.loss_ce', 'decode.acc_seg', 'refine.loss_ce',
-        'refine.acc_seg', 'refine.aux8.loss_ce', 'refine.aux8.acc_seg',
-        'refine.aux16.loss_ce', 'refine.aux16.acc_seg', 'refine.loss_recon',
-        'refine.loss_affinity', 'aux.loss_ce', 'aux.acc_seg'
+        'decode.loss_ce', 'decode.acc_seg', 'refine.loss_ce', 'refine.acc_seg',
+        'refine.aux8.loss_ce', 'refine.aux8.acc_seg', 'refine.aux16.loss_ce',
+        'refine.aux16.acc_seg', 'refine.loss_recon', 'refine.loss_affinity',
+        'aux.loss_ce', 'aux.acc_seg'
     }
     total, _ = model.parse_losses(losses)
     assert torch.isfinite(total)
@@ -159,8 +164,10 @@ def test_deep_branch_sees_the_nearest_downsampled_image():
         out = model(x, mode='tensor')
     assert seen[0].shape == (1, 3, 17, 22)  # H // 4, W // 4
     torch.testing.assert_close(
-        seen[0], torch.nn.functional.interpolate(x, size=(17, 22)),
-        rtol=0, atol=0)
+        seen[0],
+        torch.nn.functional.interpolate(x, size=(17, 22)),
+        rtol=0,
+        atol=0)
     assert out.shape == (1, 7, 9, 12)  # shallow branch at 1/8 of 70x90
 
 
@@ -190,7 +197,6 @@ def test_down_ratio_validated():
 # ---------------------------------------------------------- real data ----
 def test_loss_falls_on_a_real_cityscapes_image(cityscapes_root):
     from mmcv.transforms import LoadImageFromFile
-
     from mmseg.datasets.transforms import LoadAnnotations, PackSegInputs
     stem = osp.join('val', 'frankfurt', 'frankfurt_000000_000294')
     info = dict(
@@ -198,7 +204,8 @@ def test_loss_falls_on_a_real_cityscapes_image(cityscapes_root):
                           stem + '_leftImg8bit.png'),
         seg_map_path=osp.join(cityscapes_root, 'gtFine',
                               stem + '_gtFine_labelTrainIds.png'),
-        reduce_zero_label=False, seg_fields=[])
+        reduce_zero_label=False,
+        seg_fields=[])
     packed = PackSegInputs()(LoadAnnotations()(LoadImageFromFile()(info)))
     flipped = copy.deepcopy(packed)  # batch of 2: pooled BN needs it
     flipped['inputs'] = flipped['inputs'].flip(-1)
@@ -207,9 +214,10 @@ def test_loss_falls_on_a_real_cityscapes_image(cityscapes_root):
     model = _build(CITYSCAPES, crop_size=(128, 256))
     model.train()
     data = model.data_preprocessor(
-        dict(inputs=[packed['inputs'], flipped['inputs']],
-             data_samples=[packed['data_samples'],
-                           flipped['data_samples']]), training=True)
+        dict(
+            inputs=[packed['inputs'], flipped['inputs']],
+            data_samples=[packed['data_samples'], flipped['data_samples']]),
+        training=True)
     assert data['inputs'].shape == (2, 3, 128, 256)  # real 256x128 image
     optim = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     history = []
@@ -229,9 +237,12 @@ def test_init_weights_loads_imagenet_stdc_into_the_shallow_net(tmp_path):
     """Through the segmentor's init_weights, as the Runner calls it."""
     from mmseg_ext.models.backbones.stdc_shallow_net import STDCShallowNet
     ref = STDCShallowNet(3, norm_cfg=dict(type='BN'))
-    sd = {k: torch.rand_like(v, dtype=torch.float32) + 0.5
-          if v.is_floating_point() else v
-          for k, v in ref.state_dict().items()}
+    sd = {
+        k:
+        torch.rand_like(v, dtype=torch.float32) +
+        0.5 if v.is_floating_point() else v
+        for k, v in ref.state_dict().items()
+    }
     sd['stages.4.0.layers.0.conv.weight'] = torch.zeros(512, 512, 1, 1)
     ckpt = tmp_path / 'stdc1_mmseg_layout.pth'
     torch.save({'state_dict': sd}, ckpt)

@@ -2,8 +2,8 @@
 import pytest
 import torch
 from mmengine.structures import PixelData
-
 from mmseg.structures import SegDataSample
+
 from mmseg_ext.models.decode_heads import PFHead
 from mmseg_ext.models.necks import PFNeck, PointFlowModule
 
@@ -13,8 +13,10 @@ WIDTHS = (16, 32, 48, 64)
 def _inputs(size=(64, 96)):
     torch.manual_seed(0)
     h, w = size
-    return [torch.randn(2, c, h // s, w // s)
-            for c, s in zip(WIDTHS, (4, 8, 16, 32))]
+    return [
+        torch.randn(2, c, h // s, w // s)
+        for c, s in zip(WIDTHS, (4, 8, 16, 32))
+    ]
 
 
 def _samples(size=(64, 96), edge=True, label_value=None):
@@ -24,8 +26,9 @@ def _samples(size=(64, 96), edge=True, label_value=None):
         label = torch.randint(0, 5, (1, *size))
         if label_value is not None:
             label[0, 0, 0] = label_value
-        ds = SegDataSample(metainfo=dict(seg_map_path=f'lbl_{i}.png',
-                                         img_shape=size, pad_shape=size))
+        ds = SegDataSample(
+            metainfo=dict(
+                seg_map_path=f'lbl_{i}.png', img_shape=size, pad_shape=size))
         ds.gt_sem_seg = PixelData(data=label)
         if edge:
             target = (torch.rand(1, *size) > 0.9).long()
@@ -36,19 +39,29 @@ def _samples(size=(64, 96), edge=True, label_value=None):
 
 
 def _model():
-    neck = PFNeck(list(WIDTHS), 32, match_dim=8, edge_points=16,
-                  maxpool_size=4, avgpool_size=3)
-    head = PFHead([32] * 4, 32, num_classes=5, norm_cfg=dict(type='BN'),
-                  loss_decode=dict(type='CrossEntropyLoss'))
+    neck = PFNeck(
+        list(WIDTHS),
+        32,
+        match_dim=8,
+        edge_points=16,
+        maxpool_size=4,
+        avgpool_size=3)
+    head = PFHead(
+        [32] * 4,
+        32,
+        num_classes=5,
+        norm_cfg=dict(type='BN'),
+        loss_decode=dict(type='CrossEntropyLoss'))
     return neck, head
 
 
 def test_neck_outputs_fused_levels_then_edge_logits():
     neck, _ = _model()
     outs = neck.eval()(_inputs())
-    assert [tuple(o.shape) for o in outs] == [
-        (2, 32, 16, 24), (2, 32, 8, 12), (2, 32, 4, 6), (2, 32, 2, 3),
-        (2, 1, 8, 12), (2, 1, 4, 6), (2, 1, 2, 3)]
+    assert [tuple(o.shape) for o in outs] == [(2, 32, 16, 24), (2, 32, 8, 12),
+                                              (2, 32, 4, 6), (2, 32, 2, 3),
+                                              (2, 1, 8, 12), (2, 1, 4, 6),
+                                              (2, 1, 2, 3)]
     assert neck.point_flows[0].down_h.bias is not None  # official: with bias
     assert neck.point_flows[0].edge_final[1].bias is None
     with pytest.raises(ValueError, match='PFNeck expects 4 levels'):
@@ -56,8 +69,8 @@ def test_neck_outputs_fused_levels_then_edge_logits():
 
 
 def test_point_flow_output_equals_fine_away_from_points():
-    pfm = PointFlowModule(8, match_dim=4, maxpool_size=2, avgpool_size=2,
-                          edge_points=3).eval()
+    pfm = PointFlowModule(
+        8, match_dim=4, maxpool_size=2, avgpool_size=2, edge_points=3).eval()
     coarse, fine = torch.randn(1, 8, 6, 6), torch.randn(1, 8, 12, 12)
     out, edge = pfm(coarse, fine)
     changed = (out != fine).any(1).flatten()
@@ -72,8 +85,9 @@ def test_head_losses_edges_and_gradients_reach_point_flow():
     neck, head = _model()
     feats = neck.train()(_inputs())
     losses = head.train().loss(feats, _samples(), train_cfg={})
-    assert set(losses) == {'loss_ce', 'acc_seg', 'loss_edge_l0',
-                           'loss_edge_l1', 'loss_edge_l2'}
+    assert set(losses) == {
+        'loss_ce', 'acc_seg', 'loss_edge_l0', 'loss_edge_l1', 'loss_edge_l2'
+    }
     for k in ('loss_edge_l0', 'loss_edge_l1', 'loss_edge_l2'):
         assert torch.isfinite(losses[k]) and losses[k] > 0
     sum(v for k, v in losses.items() if k.startswith('loss')).backward()

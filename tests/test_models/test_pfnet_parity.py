@@ -20,18 +20,16 @@ import os.path as osp
 
 import pytest
 import torch
+from conftest import load_tool
 
 from mmseg_ext.models.decode_heads import PFHead
 from mmseg_ext.models.losses import ClassBalancedBCELoss
 from mmseg_ext.models.necks import PFNeck, PointFlowModule
 
-from conftest import load_tool
-
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 GOLDEN = osp.join(ROOT, 'tests', 'data', 'pfnet_golden.pth')
 CFG_DIR = osp.join(ROOT, 'configs', 'pfnet')
 TOL = 1e-5
-
 
 conv = load_tool('tools/model_converters/pfnet2mmseg.py')
 
@@ -42,21 +40,27 @@ def golden():
 
 
 def _convert(state_dict, prefix):
-    converted, unknown, ignored = conv.convert_pfnet_with_report(
-        {f'{prefix}{k}': v for k, v in state_dict.items()})
+    converted, unknown, ignored = conv.convert_pfnet_with_report({
+        f'{prefix}{k}':
+        v
+        for k, v in state_dict.items()
+    })
     assert unknown == [] and ignored == []
     return converted
 
 
 def _strip(state_dict, prefix):
-    return {k[len(prefix):]: v for k, v in state_dict.items()
-            if k.startswith(prefix)}
+    return {
+        k[len(prefix):]: v
+        for k, v in state_dict.items() if k.startswith(prefix)
+    }
 
 
 @pytest.mark.parametrize('case', ['pfm_2x', 'pfm_odd'])
 def test_point_flow_module_matches_official(golden, case):
-    pfm = PointFlowModule(32, match_dim=8, maxpool_size=14, avgpool_size=9,
-                          edge_points=128).eval()
+    pfm = PointFlowModule(
+        32, match_dim=8, maxpool_size=14, avgpool_size=9,
+        edge_points=128).eval()
     converted = _convert(golden['pfm.state_dict'], 'head.fpn_out_align.0.')
     pfm.load_state_dict(_strip(converted, 'neck.point_flows.0.'), strict=True)
     with torch.no_grad():
@@ -71,11 +75,18 @@ def test_point_flow_module_matches_official(golden, case):
 
 
 def test_neck_and_head_match_official_head(golden):
-    neck = PFNeck([16, 32, 48, 64], 32, match_dim=8, maxpool_size=14,
-                  avgpool_size=9, edge_points=128).eval()
-    head = PFHead([32] * 4, 32, num_classes=5,
-                  norm_cfg=dict(type='BN'),
-                  loss_decode=dict(type='CrossEntropyLoss')).eval()
+    neck = PFNeck([16, 32, 48, 64],
+                  32,
+                  match_dim=8,
+                  maxpool_size=14,
+                  avgpool_size=9,
+                  edge_points=128).eval()
+    head = PFHead(
+        [32] * 4,
+        32,
+        num_classes=5,
+        norm_cfg=dict(type='BN'),
+        loss_decode=dict(type='CrossEntropyLoss')).eval()
     converted = _convert(golden['head.state_dict'], 'head.')
     neck.load_state_dict(_strip(converted, 'neck.'), strict=True)
     head.load_state_dict(_strip(converted, 'decode_head.'), strict=True)
@@ -95,8 +106,8 @@ def test_edge_loss_matches_official(golden):
     target = golden['edge_loss.target'].long()
     assert (target == 255).any()  # the ignored pixels take part
     ours = torch.stack([loss(x, target) for x in golden['edge_loss.logits']])
-    assert torch.allclose(ours, golden['edge_loss.values'], rtol=1e-5,
-                          atol=1e-6)
+    assert torch.allclose(
+        ours, golden['edge_loss.values'], rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize('arch,config', [

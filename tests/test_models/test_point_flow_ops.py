@@ -11,18 +11,18 @@ from mmseg_ext.models.utils import (coarse_to_fine_indices,
 
 def test_topk_grid_points_indices_and_cell_centres():
     score = torch.zeros(2, 1, 3, 4)
-    score[0, 0, 2, 1] = 5.0   # flat 9
-    score[0, 0, 0, 3] = 4.0   # flat 3
-    score[1, 0, 1, 0] = 1.0   # flat 4
-    score[1, 0, 2, 3] = 2.0   # flat 11
+    score[0, 0, 2, 1] = 5.0  # flat 9
+    score[0, 0, 0, 3] = 4.0  # flat 3
+    score[1, 0, 1, 0] = 1.0  # flat 4
+    score[1, 0, 2, 3] = 2.0  # flat 11
     idx, coords = topk_grid_points(score, 2)
     assert idx.tolist() == [[9, 3], [11, 4]]
     assert idx.dtype == torch.int64 and coords.dtype == torch.float32
     # (x + 0.5) / w, (y + 0.5) / h
-    assert torch.allclose(coords[0], torch.tensor([[1.5 / 4, 2.5 / 3],
-                                                   [3.5 / 4, 0.5 / 3]]))
-    assert torch.allclose(coords[1], torch.tensor([[3.5 / 4, 2.5 / 3],
-                                                   [0.5 / 4, 1.5 / 3]]))
+    assert torch.allclose(
+        coords[0], torch.tensor([[1.5 / 4, 2.5 / 3], [3.5 / 4, 0.5 / 3]]))
+    assert torch.allclose(
+        coords[1], torch.tensor([[3.5 / 4, 2.5 / 3], [0.5 / 4, 1.5 / 3]]))
 
 
 def test_topk_grid_points_centres_sample_cells_exactly():
@@ -81,9 +81,10 @@ def test_point_affinity_fuse_is_softmax_weighted_sum_plus_fine():
     coarse, fine = torch.randn(2, 6, 5), torch.randn(2, 6, 5)
     out = point_affinity_fuse(coarse, fine)
     for n in range(2):
-        aff = torch.softmax(fine[n].t() @ coarse[n], dim=1)  # (P_fine, P_coarse)
-        assert torch.allclose(out[n], (aff @ coarse[n].t()).t() + fine[n],
-                              atol=1e-6)
+        aff = torch.softmax(
+            fine[n].t() @ coarse[n], dim=1)  # (P_fine, P_coarse)
+        assert torch.allclose(
+            out[n], (aff @ coarse[n].t()).t() + fine[n], atol=1e-6)
 
 
 def test_point_affinity_fuse_backpropagates_to_both():
@@ -109,8 +110,9 @@ def test_max_pool_indices_map_pooled_grid_to_fine_grid():
     certainty = torch.rand(1, 1, 8, 8)
     _, idx = F.adaptive_max_pool2d(certainty, 4, return_indices=True)
     flat = idx.flatten(1)
-    assert torch.equal(certainty.flatten(1).gather(1, flat),
-                       F.adaptive_max_pool2d(certainty, 4).flatten(1))
+    assert torch.equal(
+        certainty.flatten(1).gather(1, flat),
+        F.adaptive_max_pool2d(certainty, 4).flatten(1))
     fine = coarse_to_fine_indices(flat, (8, 8), (16, 16))
     assert torch.equal(fine // 16, (flat // 8) * 2)
     assert torch.equal(fine % 16, (flat % 8) * 2)

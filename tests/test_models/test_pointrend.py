@@ -18,14 +18,13 @@ import mmcv.ops
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import REPO
 from mmengine.config import Config
 from mmengine.structures import PixelData
 from mmseg.models.decode_heads import point_head as mmseg_point_head
 from mmseg.models.decode_heads.point_head import calculate_uncertainty
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
-
-from conftest import REPO
 
 R50 = osp.join(REPO, 'configs', 'pointrend',
                'pointrend_r50_4xb4-80k_cityscapes-512x1024.py')
@@ -38,10 +37,17 @@ def r50_cfg():
 
 def make_point_head(num_classes=3, in_channels=4, channels=8):
     return MODELS.build(
-        dict(type='PointHead', in_channels=[in_channels], in_index=[0],
-             channels=channels, num_fcs=3, coarse_pred_each_layer=True,
-             dropout_ratio=-1, num_classes=num_classes, align_corners=False,
-             loss_decode=dict(type='CrossEntropyLoss', loss_weight=1.0)))
+        dict(
+            type='PointHead',
+            in_channels=[in_channels],
+            in_index=[0],
+            channels=channels,
+            num_fcs=3,
+            coarse_pred_each_layer=True,
+            dropout_ratio=-1,
+            num_classes=num_classes,
+            align_corners=False,
+            loss_decode=dict(type='CrossEntropyLoss', loss_weight=1.0)))
 
 
 # ---------------------------------------------------------------- point_sample
@@ -56,8 +62,9 @@ def test_point_sample_equals_grid_sample_of_2p_minus_1():
     x = torch.randn(2, 5, 7, 9)
     p = torch.rand(2, 11, 2)  # (N, P, 2), [0, 1] x [0, 1], (x, y) order
     out = mmcv.ops.point_sample(x, p, align_corners=False)
-    ref = F.grid_sample(x, 2 * p.unsqueeze(2) - 1, mode='bilinear',
-                        align_corners=False).squeeze(3)
+    ref = F.grid_sample(
+        x, 2 * p.unsqueeze(2) - 1, mode='bilinear',
+        align_corners=False).squeeze(3)
     assert out.shape == (2, 5, 11)
     torch.testing.assert_close(out, ref, rtol=0, atol=0)
 
@@ -72,8 +79,8 @@ def test_point_sample_at_cell_centres_returns_cells():
     # labels are sampled the same way, nearest (PointHead.loss_by_feat)
     labels = torch.tensor([[[0., 1., 2., 3.], [4., 5., 6., 7.],
                             [8., 9., 10., 11.]]]).unsqueeze(0)
-    near = mmcv.ops.point_sample(labels, p + 0.05, mode='nearest',
-                                 align_corners=False)
+    near = mmcv.ops.point_sample(
+        labels, p + 0.05, mode='nearest', align_corners=False)
     assert near.flatten().tolist() == [0., 6., 11.]
 
 
@@ -89,26 +96,26 @@ def test_uncertain_cells_hand_checked():
     """
     d = torch.tensor([[3., -1.], [1., 2.]])
     coarse = torch.stack([d, torch.zeros(2, 2)])[None]
-    up = F.interpolate(coarse, scale_factor=2, mode='bilinear',
-                       align_corners=False)
-    torch.testing.assert_close(
-        up[0, 0, 1], torch.tensor([2.5, 1.8125, 0.4375, -0.25]))
+    up = F.interpolate(
+        coarse, scale_factor=2, mode='bilinear', align_corners=False)
+    torch.testing.assert_close(up[0, 0, 1],
+                               torch.tensor([2.5, 1.8125, 0.4375, -0.25]))
     head = make_point_head(num_classes=2)
     idx, coords = head.get_points_test(
-        up, calculate_uncertainty,
-        cfg=Config(dict(subdivision_num_points=3)))
+        up, calculate_uncertainty, cfg=Config(dict(subdivision_num_points=3)))
     assert idx.tolist() == [[2, 7, 6]]
     # cell centres (x, y) = ((col + 0.5) / 4, (row + 0.5) / 4)
     torch.testing.assert_close(
-        coords, torch.tensor([[[0.625, 0.125], [0.875, 0.375],
-                               [0.625, 0.375]]]))
+        coords, torch.tensor([[[0.625, 0.125], [0.875, 0.375], [0.625,
+                                                                0.375]]]))
 
 
 @pytest.mark.parametrize('budget,expected', [(5, 5), (8192, 16)])
 def test_point_budget_is_capped_by_cells(budget, expected):
     head = make_point_head()
     idx, coords = head.get_points_test(
-        torch.randn(2, 3, 4, 4), calculate_uncertainty,
+        torch.randn(2, 3, 4, 4),
+        calculate_uncertainty,
         cfg=Config(dict(subdivision_num_points=budget)))
     assert idx.shape == (2, expected) and coords.shape == (2, expected, 2)
     assert all(len(set(row)) == expected for row in idx.tolist())
@@ -130,8 +137,11 @@ class _Sentinel:
 
 
 def _predict(head, coarse, feats, steps, budget):
-    test_cfg = Config(dict(subdivision_steps=steps, scale_factor=2,
-                           subdivision_num_points=budget))
+    test_cfg = Config(
+        dict(
+            subdivision_steps=steps,
+            scale_factor=2,
+            subdivision_num_points=budget))
     h, w = coarse.shape[2] * 2**steps, coarse.shape[3] * 2**steps
     meta = [dict(img_shape=(h, w), pad_shape=(h, w), ori_shape=(h, w))]
     return head.predict([feats], coarse, meta, test_cfg)
@@ -148,8 +158,8 @@ def test_each_step_replaces_exactly_the_top_uncertain_cells():
     replaced = (out[0, 0] == 1000.0)
     assert out.shape == (1, k, 128, 192)
     assert int(replaced.sum()) == 8192
-    up = F.interpolate(coarse, scale_factor=2, mode='bilinear',
-                       align_corners=False)
+    up = F.interpolate(
+        coarse, scale_factor=2, mode='bilinear', align_corners=False)
     top = calculate_uncertainty(up).flatten().topk(8192).indices
     expect = torch.zeros(128 * 192, dtype=torch.bool)
     expect[top] = True
@@ -163,15 +173,15 @@ def test_two_steps_reach_4x_with_budget_per_step():
     k = 3
     head = make_point_head(num_classes=k).eval()
     head.forward = _Sentinel(k)
-    out = _predict(head, torch.randn(1, k, 64, 96),
-                   torch.randn(1, 4, 64, 96), 2, 8192)
+    out = _predict(head, torch.randn(1, k, 64, 96), torch.randn(1, 4, 64, 96),
+                   2, 8192)
     assert head.forward.calls == 2
     assert out.shape == (1, k, 256, 384)  # the 1/4 logits at full size
     assert int((out[0, 0] == 2000.0).sum()) == 8192  # step 2's points
     # small map: every cell is refined at both steps (min(8192, H*W))
     head.forward = _Sentinel(k)
-    out = _predict(head, torch.randn(1, k, 4, 6), torch.randn(1, 4, 4, 6),
-                   2, 8192)
+    out = _predict(head, torch.randn(1, k, 4, 6), torch.randn(1, 4, 4, 6), 2,
+                   8192)
     assert out.shape == (1, k, 16, 24)
     assert bool((out[0, 0] == 2000.0).all())
 
@@ -207,8 +217,8 @@ def test_point_head_samples_original_coarse_logits():
 # ------------------------------------------------- model from our R50 config
 def test_config_keeps_published_inference_budget(r50_cfg):
     assert r50_cfg.model.type == 'CascadeEncoderDecoder'
-    assert [h.type for h in r50_cfg.model.decode_head] == ['FPNHead',
-                                                           'PointHead']
+    assert [h.type
+            for h in r50_cfg.model.decode_head] == ['FPNHead', 'PointHead']
     assert r50_cfg.model.test_cfg.subdivision_num_points == 8192
     assert r50_cfg.model.test_cfg.subdivision_steps == 2
     assert r50_cfg.model.train_cfg.num_points == 2048
@@ -226,8 +236,9 @@ def test_cascade_model_from_config_loss_and_predict(r50_cfg):
     x = torch.randn(2, 3, h, w)
     samples = []
     for _ in range(2):
-        s = SegDataSample(metainfo=dict(img_shape=(h, w), ori_shape=(h, w),
-                                        pad_shape=(h, w)))
+        s = SegDataSample(
+            metainfo=dict(
+                img_shape=(h, w), ori_shape=(h, w), pad_shape=(h, w)))
         s.gt_sem_seg = PixelData(data=torch.randint(0, 19, (1, h, w)))
         samples.append(s)
     model.train()

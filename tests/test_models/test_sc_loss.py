@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 import torch
-
 from mmseg.registry import MODELS
+
 from mmseg_ext.models.losses import SCLoss, class_presence
 
 
@@ -20,8 +20,8 @@ def test_class_presence_ignores_void_and_out_of_range_ids():
     # (N, 1, H, W) as mmseg stacks gt_sem_seg
     torch.testing.assert_close(class_presence(label[:, None], 5), presence)
     # a different ignore index in range is excluded too
-    assert class_presence(label, 5, ignore_index=2)[0].tolist() == [
-        1., 0., 0., 0., 0.]
+    assert class_presence(
+        label, 5, ignore_index=2)[0].tolist() == [1., 0., 0., 0., 0.]
 
 
 def _numpy_bce(logits, target):
@@ -50,8 +50,9 @@ def test_fully_ignored_image_counts_with_all_zero_target():
     """Paddle's mask-and-renormalise leaves the batch mean BCE unchanged."""
     loss_fn = SCLoss(loss_weight=1.0)
     logits = torch.tensor([[0.5, -1.0, 2.0], [1.0, 1.0, -3.0]])
-    label = torch.stack([torch.tensor([[0, 2], [2, 2]]),
-                         torch.full((2, 2), 255)])
+    label = torch.stack(
+        [torch.tensor([[0, 2], [2, 2]]),
+         torch.full((2, 2), 255)])
     target = np.array([[1., 0., 1.], [0., 0., 0.]])
     assert loss_fn(logits, label).item() == pytest.approx(
         _numpy_bce(logits.numpy(), target), rel=1e-6)

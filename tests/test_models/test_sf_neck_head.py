@@ -1,7 +1,7 @@
 import torch
 from mmengine.config import Config
-
 from mmseg.registry import MODELS
+
 from mmseg_ext.models.necks import FAM, SFNeck
 
 R18 = 'configs/sfnet/sfnet_r18-d32_4xb2-50k_cityscapes-512x1024.py'
@@ -11,8 +11,10 @@ R18_DSN = 'configs/sfnet/sfnet_r18-d32-dsn_4xb2-50k_cityscapes-512x1024.py'
 def _inputs(widths=(64, 128, 256, 512), size=(64, 128)):
     torch.manual_seed(0)
     h, w = size
-    return [torch.randn(2, c, h // s, w // s)
-            for c, s in zip(widths, (4, 8, 16, 32))]
+    return [
+        torch.randn(2, c, h // s, w // s)
+        for c, s in zip(widths, (4, 8, 16, 32))
+    ]
 
 
 def test_fam_output_is_fine_sized_warp_of_coarse():
@@ -31,8 +33,8 @@ def test_neck_shapes_ppm_without_relu_and_dsn_outputs():
     neck = SFNeck([64, 128, 256, 512], 128).eval()
     outs = neck(_inputs())
     assert [tuple(o.shape) for o in outs] == [(2, 128, 16, 32),
-                                             (2, 128, 8, 16),
-                                             (2, 128, 4, 8), (2, 128, 2, 4)]
+                                              (2, 128, 8, 16), (2, 128, 4, 8),
+                                              (2, 128, 2, 4)]
     assert all(not stage[1].with_activation for stage in neck.ppm)
     assert neck.ppm_bottleneck[0].conv.kernel_size == (1, 1)
     assert neck.lateral_convs[0].conv.bias is not None
@@ -74,8 +76,8 @@ def test_r18_segmentor_shapes_and_params():
 
 
 def test_dsn_losses_and_gradients():
-    from mmseg.structures import SegDataSample
     from mmengine.structures import PixelData
+    from mmseg.structures import SegDataSample
     model = _build(R18_DSN)
     model.train()
     # small batches: OHEM min_kept (1e5) exceeds the valid pixels -> plain CE
@@ -88,8 +90,10 @@ def test_dsn_losses_and_gradients():
         samples.append(s)
     losses = model(imgs, samples, mode='loss')
     keys = sorted(k for k in losses if 'loss' in k)
-    assert keys == ['aux_0.loss_ohem_ce', 'aux_1.loss_ohem_ce',
-                    'aux_2.loss_ohem_ce', 'decode.loss_ohem_ce']
+    assert keys == [
+        'aux_0.loss_ohem_ce', 'aux_1.loss_ohem_ce', 'aux_2.loss_ohem_ce',
+        'decode.loss_ohem_ce'
+    ]
     total = sum(losses[k] for k in keys)
     assert torch.isfinite(total)
     total.backward()

@@ -7,10 +7,9 @@ def test_r18_strides_widths_and_dilation_on_conv2_only():
     model = SFResNet(depth=18)
     model.eval()  # mmseg's ResNet.train() returns None: no chaining
     outs = model(torch.randn(1, 3, 64, 96))
-    assert [tuple(o.shape) for o in outs] == [(1, 64, 16, 24),
-                                             (1, 128, 8, 12),
-                                             (1, 256, 4, 6),
-                                             (1, 512, 2, 3)]  # OS 32
+    assert [tuple(o.shape) for o in outs] == [(1, 64, 16, 24), (1, 128, 8, 12),
+                                              (1, 256, 4, 6),
+                                              (1, 512, 2, 3)]  # OS 32
     # deep stem 3-64-64-128, so layer1 needs a projection shortcut
     assert model.stem[6].out_channels == 128
     assert model.layer1[0].downsample is not None

@@ -26,14 +26,12 @@ import sys
 import pytest
 import torch
 import torch.nn as nn
-
+from conftest import load_tool, max_abs_diff
 from mmseg.models.decode_heads import FCNHead
 from mmseg.utils import register_all_modules
 
 from mmseg_ext.models.decode_heads.sf_head import SFHead
 from mmseg_ext.models.necks.sf_neck import FAM, SFNeck
-
-from conftest import load_tool, max_abs_diff
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 GOLDEN = osp.join(ROOT, 'tests', 'data', 'sfnet_golden.pth')
@@ -45,7 +43,6 @@ R18_DSN_CFG = osp.join(CFG_DIR,
 R50_CFG = osp.join(CFG_DIR, 'sfnet_r50-d32_4xb2-50k_cityscapes-512x1024.py')
 R101_CFG = osp.join(CFG_DIR, 'sfnet_r101-d32_4xb2-50k_cityscapes-512x1024.py')
 TOL = 1e-5
-
 
 conv = load_tool('tools/model_converters/sfnet2mmseg.py')
 
@@ -106,8 +103,8 @@ def official_r18_dsn_state_dict(golden):
 def dummy_state_dict(shapes, device='cpu'):
     """Tensors with the official key names and shapes (values irrelevant)."""
     return {
-        k: (torch.zeros(s, device=device)
-            if s else torch.tensor(0, dtype=torch.long, device=device))
+        k: (torch.zeros(s, device=device) if s else torch.tensor(
+            0, dtype=torch.long, device=device))
         for k, s in shapes.items()
     }
 
@@ -118,25 +115,25 @@ class _Composition(nn.Module):
     def __init__(self, in_channels, channels, num_classes):
         super().__init__()
         norm_cfg = dict(type='BN', requires_grad=True)
-        self.neck = SFNeck(in_channels,
-                           channels,
-                           return_dsn=True,
-                           norm_cfg=norm_cfg)
-        self.decode_head = SFHead([channels] * len(in_channels),
-                                  channels,
-                                  num_classes=num_classes,
-                                  norm_cfg=norm_cfg)
+        self.neck = SFNeck(
+            in_channels, channels, return_dsn=True, norm_cfg=norm_cfg)
+        self.decode_head = SFHead(
+            [channels] * len(in_channels),
+            channels,
+            num_classes=num_classes,
+            norm_cfg=norm_cfg)
         self.auxiliary_head = nn.ModuleList([
-            FCNHead(in_channels=channels,
-                    channels=channels,
-                    num_convs=1,
-                    kernel_size=3,
-                    concat_input=False,
-                    dropout_ratio=0.1,
-                    in_index=4 + i,
-                    num_classes=num_classes,
-                    norm_cfg=norm_cfg,
-                    align_corners=True) for i in range(3)
+            FCNHead(
+                in_channels=channels,
+                channels=channels,
+                num_convs=1,
+                kernel_size=3,
+                concat_input=False,
+                dropout_ratio=0.1,
+                in_index=4 + i,
+                num_classes=num_classes,
+                norm_cfg=norm_cfg,
+                align_corners=True) for i in range(3)
         ])
 
     def forward(self, feats):
@@ -150,7 +147,6 @@ def _build(cfg_path):
     """Model of ``cfg_path`` with BN instead of SyncBN (cached, build once)."""
     from mmengine.config import Config
     from mmengine.model import revert_sync_batchnorm
-
     from mmseg.registry import MODELS
     register_all_modules()
     cfg = Config.fromfile(cfg_path)

@@ -4,7 +4,6 @@ import os.path as osp
 
 import pytest
 import torch
-
 from conftest import load_tool
 
 R18 = 'configs/sfnet/sfnet_r18-d32_4xb2-50k_cityscapes-512x1024.py'
@@ -139,8 +138,8 @@ def test_predict_mode_times_pointrend_subdivision(fps_test, monkeypatch):
 
     monkeypatch.setattr(CascadeEncoderDecoder, 'predict', spy)
     config = 'configs/pointrend/pointrend_r50_4xb4-80k_cityscapes-512x1024.py'
-    row = fps_test.benchmark(config, H, W, batch_size=1, warmup=0, iters=1,
-                             mode='predict')
+    row = fps_test.benchmark(
+        config, H, W, batch_size=1, warmup=0, iters=1, mode='predict')
     assert row['mode'] == 'predict' and row['fps'] > 0
     assert outputs == [(1, H, W)]
     with pytest.raises(ValueError, match="mode must be 'tensor' or 'predict'"):

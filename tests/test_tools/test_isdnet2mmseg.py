@@ -10,7 +10,6 @@ import sys
 
 import pytest
 import torch
-
 from conftest import load_tool
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -36,8 +35,9 @@ def official():
         else:
             shape = tuple(full['shapes'][key])
             # one stored element per tensor (stride-0 view): cheap to save
-            sd[key] = torch.tensor(float(i)).expand(
-                shape) if shape else torch.tensor(0, dtype=torch.long)
+            sd[key] = torch.tensor(
+                float(i)).expand(shape) if shape else torch.tensor(
+                    0, dtype=torch.long)
     return sd
 
 
@@ -79,8 +79,11 @@ def test_key_mapping(conv, official):
 
 
 def test_only_alias_saved_is_used(conv, official):
-    sd = {k: v for k, v in official.items()
-          if not k.startswith('refine_head.stdc_net.features.2.')}
+    sd = {
+        k: v
+        for k, v in official.items()
+        if not k.startswith('refine_head.stdc_net.features.2.')
+    }
     converted, unknown, aliases = conv.convert_isdnet_with_report(sd)
     assert unknown == []
     key = 'refine_head.shallow_net.stages.2.0.layers.0.conv.weight'
@@ -92,16 +95,24 @@ def test_only_alias_saved_is_used(conv, official):
 def test_alias_disagreeing_with_features_is_an_error(conv, official):
     sd = dict(official)
     sd['refine_head.stdc_net.x4.0.1.bn.bias'] = torch.ones(64)
-    with pytest.raises(conv.ConversionError,
-                       match=r'x4\.0\.1\.bn\.bias should alias .*features\.1'):
+    with pytest.raises(
+            conv.ConversionError,
+            match=r'x4\.0\.1\.bn\.bias should alias .*features\.1'):
         conv.convert_isdnet(sd)
 
 
 def test_cli_roundtrip_with_config(conv, official, tmp_path, capsys):
     src = tmp_path / 'official.pth'
-    torch.save({'state_dict': {'module.' + k: v
-                               for k, v in official.items()},
-                'meta': {'iter': 80000}}, src)
+    torch.save(
+        {
+            'state_dict': {
+                'module.' + k: v
+                for k, v in official.items()
+            },
+            'meta': {
+                'iter': 80000
+            }
+        }, src)
     dst = tmp_path / 'isdnet_mmseg.pth'
     assert conv.main([str(src), str(dst), '--config', CFG]) == 0
     out = capsys.readouterr().out
@@ -111,7 +122,8 @@ def test_cli_roundtrip_with_config(conv, official, tmp_path, capsys):
     assert saved['state_dict'].keys() == conv.convert_isdnet(official).keys()
     assert saved['meta']['config'] == CFG
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        'isdnet_mmseg.pth', 'official.pth']  # no temp file left
+        'isdnet_mmseg.pth', 'official.pth'
+    ]  # no temp file left
 
 
 def test_cli_unknown_key_fails_without_writing(conv, official, tmp_path,
@@ -133,35 +145,38 @@ def test_cli_unknown_key_fails_without_writing(conv, official, tmp_path,
 def test_stdc_imagenet_mode(conv, tmp_path, capsys):
     gen = torch.Generator().manual_seed(0)
     stem = torch.randn(32, 3, 3, 3, generator=gen)
-    sd = {'features.0.conv.weight': stem,
-          'features.5.conv_list.3.bn.bias': torch.randn(64, generator=gen),
-          'features.6.conv_list.0.conv.weight': torch.zeros(512, 512, 1, 1),
-          'conv_last.conv.weight': torch.zeros(1024, 1024, 1, 1),
-          'fc.weight': torch.zeros(1024, 1024)}
+    sd = {
+        'features.0.conv.weight': stem,
+        'features.5.conv_list.3.bn.bias': torch.randn(64, generator=gen),
+        'features.6.conv_list.0.conv.weight': torch.zeros(512, 512, 1, 1),
+        'conv_last.conv.weight': torch.zeros(1024, 1024, 1, 1),
+        'fc.weight': torch.zeros(1024, 1024)
+    }
     src = tmp_path / 'STDCNet813M_73.91.tar'
     torch.save({'state_dict': sd}, src)
     dst = tmp_path / 'stdc1_6ch.pth'
     assert conv.main([str(src), str(dst), '--stdc-imagenet']) == 0
     out = torch.load(dst, weights_only=True)
-    assert list(out['state_dict']) == ['stages.0.conv.weight',
-                                       'stages.3.1.layers.3.bn.bias']
+    assert list(out['state_dict']) == [
+        'stages.0.conv.weight', 'stages.3.1.layers.3.bn.bias'
+    ]
     assert torch.equal(out['state_dict']['stages.0.conv.weight'],
                        torch.cat([stem, stem], dim=1))
     assert 'duplicated to 6' in out['meta']['source_layout']
     # a stem that cannot be tiled, and a file with no STDC keys
     bad = tmp_path / 'bad.pth'
     torch.save({'features.0.conv.weight': torch.zeros(32, 4, 3, 3)}, bad)
-    assert conv.main([str(bad), str(tmp_path / 'x.pth'),
-                      '--stdc-imagenet']) == 1
+    assert conv.main([str(bad),
+                      str(tmp_path / 'x.pth'), '--stdc-imagenet']) == 1
     assert 'cannot tile' in capsys.readouterr().err
     torch.save({'fc.weight': torch.zeros(2, 2)}, bad)
-    assert conv.main([str(bad), str(tmp_path / 'x.pth'),
-                      '--stdc-imagenet']) == 1
+    assert conv.main([str(bad),
+                      str(tmp_path / 'x.pth'), '--stdc-imagenet']) == 1
     assert 'no STDC1 stem/stage keys' in capsys.readouterr().err
     assert not (tmp_path / 'x.pth').exists()
     with pytest.raises(SystemExit):
-        conv.parse_args([str(src), str(dst), '--stdc-imagenet', '--config',
-                         CFG])
+        conv.parse_args(
+            [str(src), str(dst), '--stdc-imagenet', '--config', CFG])
 
 
 def test_cli_bad_sources(conv, tmp_path, capsys):
@@ -172,8 +187,12 @@ def test_cli_bad_sources(conv, tmp_path, capsys):
     assert str(lst) in err and 'not a state dict' in err
     missing = str(tmp_path / 'nope.pth')
     proc = subprocess.run(
-        [sys.executable, CONVERTER, missing, str(tmp_path / 'o.pth')],
-        cwd=ROOT, capture_output=True, text=True, timeout=120)
+        [sys.executable, CONVERTER, missing,
+         str(tmp_path / 'o.pth')],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120)
     assert proc.returncode == 1
     assert f'{missing}: no such file' in proc.stderr
     assert not (tmp_path / 'o.pth').exists()

@@ -3,7 +3,6 @@
 import os.path as osp
 
 import pytest
-
 from conftest import load_tool
 
 ISDNET = 'configs/isdnet/isdnet_r18-d8_4xb2-80k_deepglobe-1224x1224.py'
@@ -24,17 +23,16 @@ def test_isdnet_and_baseline_in_one_table(fps_test, monkeypatch, capsys):
 
     def spy(model):
         model = revert(model)
-        model.register_forward_hook(
-            lambda m, args, out: outputs.append((type(m).__name__,
-                                                 tuple(out.shape))))
+        model.register_forward_hook(lambda m, args, out: outputs.append(
+            (type(m).__name__, tuple(out.shape))))
         return model
 
     monkeypatch.setattr(fps_test, 'revert_sync_batchnorm', spy)
     rows = fps_test.main(f'{ISDNET} {DEEPLAB} --height 64 --width 96 '
                          '--device cpu --warmup 0 --iters 1'.split())
     table = capsys.readouterr().out
-    assert [r['config'] for r in rows] == [
-        osp.splitext(osp.basename(p))[0] for p in (ISDNET, DEEPLAB)]
+    assert [r['config'] for r in rows
+            ] == [osp.splitext(osp.basename(p))[0] for p in (ISDNET, DEEPLAB)]
     assert all(r['gflops'] and r['gflops'] > 0 for r in rows)
     assert all(f'| {r["config"]} | 64x96 |' in table for r in rows)
     # tensor mode: ISDNet's refined logits at 1/8 of the full input (both

@@ -11,7 +11,8 @@ def test_atomic_file_renames_only_when_complete(tmp_path):
     with atomic_file(str(dst)) as f:
         f.write(b'abc')
         assert not dst.exists()
-        assert [p.name.endswith('.part') for p in dst.parent.iterdir()] == [True]
+        assert [p.name.endswith('.part')
+                for p in dst.parent.iterdir()] == [True]
     assert dst.read_bytes() == b'abc'
     assert oct(dst.stat().st_mode & 0o777) == oct(0o666 & ~_umask())
     assert os.listdir(dst.parent) == ['out.bin']
@@ -46,8 +47,8 @@ def test_atomic_write_bytes_and_link_or_copy(tmp_path):
     how = atomic_link_or_copy(str(src), str(tmp_path / 'a' / 'dst.bin'))
     assert how in ('linked', 'copied')
     assert (tmp_path / 'a' / 'dst.bin').read_bytes() == b'\x00\x01'
-    assert atomic_link_or_copy(str(src), str(tmp_path / 'c.bin'),
-                               copy=True) == 'copied'
+    assert atomic_link_or_copy(
+        str(src), str(tmp_path / 'c.bin'), copy=True) == 'copied'
     assert os.stat(tmp_path / 'c.bin').st_ino != os.stat(src).st_ino
 
 

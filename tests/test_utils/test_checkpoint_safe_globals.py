@@ -37,8 +37,12 @@ def test_message_hub_state_roundtrips_weights_only():
     for v in (3.0, 2.0, 1.5):
         hub.update_scalar('train/loss', v)
     hub.update_info('eta', np.float64(12.5))
-    state = _roundtrip({'message_hub': hub.state_dict(),
-                        'state_dict': {'w': torch.ones(2)}})
+    state = _roundtrip({
+        'message_hub': hub.state_dict(),
+        'state_dict': {
+            'w': torch.ones(2)
+        }
+    })
     buf = state['message_hub']['log_scalars']['train/loss']
     assert isinstance(buf, HistoryBuffer)
     assert buf.min() == 1.5 and buf.max() == 3.0

@@ -12,8 +12,7 @@ def test_in1d_only_inside_the_block_and_equal_to_isin():
             assert installed
             got = np.in1d(a, [5, 7])
             inv = np.in1d(a, [5, 7], invert=True)
-    np.testing.assert_array_equal(got, [False, True, True, False, True,
-                                        False])
+    np.testing.assert_array_equal(got, [False, True, True, False, True, False])
     np.testing.assert_array_equal(inv, ~got)
     assert got.ndim == 1
     assert not hasattr(np, 'in1d')

@@ -49,8 +49,13 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from split_layout import (Tile, build_parser, check_sources,  # noqa: E402
-                          lay_out, print_summary, read_split_lists)
+from split_layout import (
+    Tile,
+    build_parser,
+    check_sources,  # noqa: E402
+    lay_out,
+    print_summary,
+    read_split_lists)
 
 IMG_SUFFIX = '_sat.jpg'
 ANN_SUFFIX = '_mask.png'
@@ -58,8 +63,8 @@ ANN_SUFFIX = '_mask.png'
 # that the converter runs without importing torch
 CLASSES = ('unknown', 'urban', 'agriculture', 'rangeland', 'forest', 'water',
            'barren')
-PALETTE = ((0, 0, 0), (0, 255, 255), (255, 255, 0), (255, 0, 255),
-           (0, 255, 0), (0, 0, 255), (255, 255, 255))
+PALETTE = ((0, 0, 0), (0, 255, 255), (255, 255, 0), (255, 0, 255), (0, 255, 0),
+           (0, 0, 255), (255, 255, 255))
 THRESHOLD = 128
 UNMATCHED = {'error': None, 'unknown': 0, 'ignore': 255}
 
@@ -169,7 +174,9 @@ def source_folder(src: str) -> str:
     return train if osp.isdir(train) else src
 
 
-def plan_tiles(src: str, splits_dir: str, out_dir: str,
+def plan_tiles(src: str,
+               splits_dir: str,
+               out_dir: str,
                splits=('train', 'val', 'test')) -> List[Tile]:
     """Tiles named by the split lists, with their source and output paths.
 
@@ -186,20 +193,25 @@ def plan_tiles(src: str, splits_dir: str, out_dir: str,
     for split, names in lists.items():
         for name in names:
             tile_id = name[:-len(IMG_SUFFIX)]
-            tiles.append(Tile(
-                split=split,
-                src_img=osp.join(folder, name),
-                src_ann=osp.join(folder, tile_id + ANN_SUFFIX),
-                dst_img=osp.join(out_dir, 'img_dir', split, name),
-                dst_ann=osp.join(out_dir, 'ann_dir', split,
-                                 tile_id + ANN_SUFFIX)))
+            tiles.append(
+                Tile(
+                    split=split,
+                    src_img=osp.join(folder, name),
+                    src_ann=osp.join(folder, tile_id + ANN_SUFFIX),
+                    dst_img=osp.join(out_dir, 'img_dir', split, name),
+                    dst_ann=osp.join(out_dir, 'ann_dir', split,
+                                     tile_id + ANN_SUFFIX)))
     check_sources(tiles, splits_dir)
     return tiles
 
 
-def convert(src: str, splits_dir: str, out_dir: str,
-            splits=('train', 'val', 'test'), copy: bool = False,
-            nproc: int = 1, unmatched: str = 'error') -> dict:
+def convert(src: str,
+            splits_dir: str,
+            out_dir: str,
+            splits=('train', 'val', 'test'),
+            copy: bool = False,
+            nproc: int = 1,
+            unmatched: str = 'error') -> dict:
     """Lay out the listed tiles under ``out_dir``; see the module docstring.
 
     Returns:
@@ -210,8 +222,7 @@ def convert(src: str, splits_dir: str, out_dir: str,
                          f'got {unmatched!r}')
     tiles = plan_tiles(src, splits_dir, out_dir, splits)
     counts = lay_out(tiles, _Loader(unmatched), copy=copy, nproc=nproc)
-    counts['per_split'] = {
-        s: sum(t.split == s for t in tiles) for s in splits}
+    counts['per_split'] = {s: sum(t.split == s for t in tiles) for s in splits}
     return counts
 
 
@@ -223,18 +234,25 @@ def parse_args(argv=None):
         '<id>_sat.jpg + <id>_mask.png',
         lists_source='VITA-Group/GLNet',
         default_out='data/deepglobe_landcover')
-    parser.add_argument('--unmatched', default='error',
-                        choices=sorted(UNMATCHED),
-                        help='binarised colour outside the palette: error, '
-                        'unknown (class 0, as GLNet) or ignore (255)')
+    parser.add_argument(
+        '--unmatched',
+        default='error',
+        choices=sorted(UNMATCHED),
+        help='binarised colour outside the palette: error, '
+        'unknown (class 0, as GLNet) or ignore (255)')
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    counts = convert(args.src, args.splits_dir, args.out_dir, args.splits,
-                     copy=args.copy, nproc=args.nproc,
-                     unmatched=args.unmatched)
+    counts = convert(
+        args.src,
+        args.splits_dir,
+        args.out_dir,
+        args.splits,
+        copy=args.copy,
+        nproc=args.nproc,
+        unmatched=args.unmatched)
     print_summary(args.out_dir, counts)
 
 

@@ -44,8 +44,13 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from split_layout import (Tile, build_parser, check_sources,  # noqa: E402
-                          lay_out, print_summary, read_split_lists)
+from split_layout import (
+    Tile,
+    build_parser,
+    check_sources,  # noqa: E402
+    lay_out,
+    print_summary,
+    read_split_lists)
 
 LIST_SUFFIX = '_sat.tif'  # FCtL's names; the download has <tile>.tif
 IMG_SUFFIX = '_sat.tif'
@@ -112,7 +117,9 @@ def source_folder(src: str) -> str:
     return train if osp.isdir(osp.join(train, 'images')) else src
 
 
-def plan_tiles(src: str, splits_dir: str, out_dir: str,
+def plan_tiles(src: str,
+               splits_dir: str,
+               out_dir: str,
                splits=('train', 'val', 'test')) -> List[Tile]:
     """Tiles named by the split lists, with their source and output paths.
 
@@ -129,19 +136,24 @@ def plan_tiles(src: str, splits_dir: str, out_dir: str,
     for split, names in lists.items():
         for name in names:
             tile = name[:-len(LIST_SUFFIX)]
-            tiles.append(Tile(
-                split=split,
-                src_img=osp.join(folder, 'images', tile + '.tif'),
-                src_ann=osp.join(folder, 'gt', tile + '.tif'),
-                dst_img=osp.join(out_dir, 'img_dir', split, tile + IMG_SUFFIX),
-                dst_ann=osp.join(out_dir, 'ann_dir', split,
-                                 tile + ANN_SUFFIX)))
+            tiles.append(
+                Tile(
+                    split=split,
+                    src_img=osp.join(folder, 'images', tile + '.tif'),
+                    src_ann=osp.join(folder, 'gt', tile + '.tif'),
+                    dst_img=osp.join(out_dir, 'img_dir', split,
+                                     tile + IMG_SUFFIX),
+                    dst_ann=osp.join(out_dir, 'ann_dir', split,
+                                     tile + ANN_SUFFIX)))
     check_sources(tiles, splits_dir)
     return tiles
 
 
-def convert(src: str, splits_dir: str, out_dir: str,
-            splits=('train', 'val', 'test'), copy: bool = False,
+def convert(src: str,
+            splits_dir: str,
+            out_dir: str,
+            splits=('train', 'val', 'test'),
+            copy: bool = False,
             nproc: int = 1) -> dict:
     """Lay out the listed tiles under ``out_dir``; see the module docstring.
 
@@ -150,8 +162,7 @@ def convert(src: str, splits_dir: str, out_dir: str,
     """
     tiles = plan_tiles(src, splits_dir, out_dir, splits)
     counts = lay_out(tiles, load_gt_ids, copy=copy, nproc=nproc)
-    counts['per_split'] = {
-        s: sum(t.split == s for t in tiles) for s in splits}
+    counts['per_split'] = {s: sum(t.split == s for t in tiles) for s in splits}
     return counts
 
 
@@ -167,8 +178,13 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    counts = convert(args.src, args.splits_dir, args.out_dir, args.splits,
-                     copy=args.copy, nproc=args.nproc)
+    counts = convert(
+        args.src,
+        args.splits_dir,
+        args.out_dir,
+        args.splits,
+        copy=args.copy,
+        nproc=args.nproc)
     print_summary(args.out_dir, counts)
 
 

@@ -92,7 +92,6 @@ from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 from mmengine.utils import ProgressBar, track_parallel_progress
-
 from mmseg.datasets import iSAIDDataset
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
@@ -285,9 +284,8 @@ def _scan(folders: Sequence[str],
 
     def add(table, kind, stem, source):
         if stem in table[kind] and table[kind][stem] != source:
-            raise ValueError(
-                f'{kind} {stem} occurs twice in the download: '
-                f'{table[kind][stem]} and {source}')
+            raise ValueError(f'{kind} {stem} occurs twice in the download: '
+                             f'{table[kind][stem]} and {source}')
         table[kind][stem] = source
 
     for folder in folders:
@@ -376,8 +374,8 @@ def png_size(head: bytes) -> Optional[Tuple[int, int]]:
     """(height, width) from the first 24 bytes of a PNG, None if not PNG."""
     if len(head) >= 24 and head[:8] == b'\x89PNG\r\n\x1a\n' \
             and head[12:16] == b'IHDR':
-        return (int.from_bytes(head[20:24], 'big'),
-                int.from_bytes(head[16:20], 'big'))
+        return (int.from_bytes(head[20:24],
+                               'big'), int.from_bytes(head[16:20], 'big'))
     return None
 
 
@@ -433,9 +431,10 @@ def convert_pair(pair: Pair,
     targets = []  # (window, image path, annotation path or None)
     for window in windows:
         name = patch_stem(pair.stem, window, height, width)
-        targets.append((window, osp.join(img_dir, name + IMG_SUFFIX),
-                        osp.join(ann_dir, name + ANN_SUFFIX)
-                        if pair.mask is not None else None))
+        targets.append(
+            (window, osp.join(img_dir, name + IMG_SUFFIX),
+             osp.join(ann_dir, name +
+                      ANN_SUFFIX) if pair.mask is not None else None))
     todo = [(p, osp.exists(p)) for t in targets for p in t[1:] if p]
     skipped = sum(done for _, done in todo)
     if skipped == len(todo):
@@ -458,8 +457,8 @@ def convert_pair(pair: Pair,
     outputs: List[Tuple[str, bytes]] = []
     for (y1, y2, x1, x2), img_path, ann_path in targets:
         if ann_path and not osp.exists(ann_path):
-            outputs.append(
-                (ann_path, _encode_png(ids[y1:y2, x1:x2], ann_path)))
+            outputs.append((ann_path, _encode_png(ids[y1:y2, x1:x2],
+                                                  ann_path)))
         if not osp.exists(img_path):
             # split_iSAID.py: copyfile for an image kept whole, else the
             # cv2.imwrite'd crop
@@ -559,17 +558,26 @@ def parse_args(argv=None):
         description='Convert the iSAID download (zipped or unzipped) to '
         'mmseg patches as PFNet trained on them (896x896, stride 512).')
     parser.add_argument('src', help='iSAID download folder (train/, val/)')
-    parser.add_argument('-o', '--out-dir', default=osp.join('data', 'iSAID'),
-                        help='output folder (data_root); default data/iSAID')
+    parser.add_argument(
+        '-o',
+        '--out-dir',
+        default=osp.join('data', 'iSAID'),
+        help='output folder (data_root); default data/iSAID')
     parser.add_argument('--patch-size', type=int, default=896)
-    parser.add_argument('--stride', type=int, default=512,
-                        help='window step = patch size - overlap')
-    parser.add_argument('--splits', nargs='+', default=['train', 'val'],
-                        choices=SPLITS)
-    parser.add_argument('--exclude', nargs='*', default=list(OFFICIAL_EXCLUDE),
-                        help='image stems to skip (official: P1527 P1530)')
-    parser.add_argument('--nproc', type=int, default=1,
-                        help='worker processes')
+    parser.add_argument(
+        '--stride',
+        type=int,
+        default=512,
+        help='window step = patch size - overlap')
+    parser.add_argument(
+        '--splits', nargs='+', default=['train', 'val'], choices=SPLITS)
+    parser.add_argument(
+        '--exclude',
+        nargs='*',
+        default=list(OFFICIAL_EXCLUDE),
+        help='image stems to skip (official: P1527 P1530)')
+    parser.add_argument(
+        '--nproc', type=int, default=1, help='worker processes')
     return parser.parse_args(argv)
 
 

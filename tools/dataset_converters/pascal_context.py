@@ -44,29 +44,36 @@ from functools import partial
 from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
-from mmengine.utils import mkdir_or_exist, track_parallel_progress, \
-    track_progress
+from mmengine.utils import (mkdir_or_exist, track_parallel_progress,
+                            track_progress)
 from PIL import Image
 
 # (id in the 459-label PASCAL-Context list, name): the 59 classes of the
 # "59-class" benchmark. Sorted by id, which is also alphabetical order, so
 # the output label of a class is 1 + its position here.
-CONTEXT59: Tuple[Tuple[int, str], ...] = (
-    (2, 'aeroplane'), (9, 'bag'), (18, 'bed'), (19, 'bedclothes'),
-    (22, 'bench'), (23, 'bicycle'), (25, 'bird'), (31, 'boat'), (33, 'book'),
-    (34, 'bottle'), (44, 'building'), (45, 'bus'), (46, 'cabinet'),
-    (59, 'car'), (65, 'cat'), (68, 'ceiling'), (72, 'chair'), (80, 'cloth'),
-    (85, 'computer'), (98, 'cow'), (104, 'cup'), (105, 'curtain'),
-    (113, 'dog'), (115, 'door'), (144, 'fence'), (158, 'floor'),
-    (159, 'flower'), (162, 'food'), (187, 'grass'), (189, 'ground'),
-    (207, 'horse'), (220, 'keyboard'), (232, 'light'), (258, 'motorbike'),
-    (259, 'mountain'), (260, 'mouse'), (284, 'person'), (295, 'plate'),
-    (296, 'platform'), (308, 'pottedplant'), (324, 'road'), (326, 'rock'),
-    (347, 'sheep'), (349, 'shelves'), (354, 'sidewalk'), (355, 'sign'),
-    (360, 'sky'), (366, 'snow'), (368, 'sofa'), (397, 'table'),
-    (415, 'track'), (416, 'train'), (420, 'tree'), (424, 'truck'),
-    (427, 'tvmonitor'), (440, 'wall'), (445, 'water'), (454, 'window'),
-    (458, 'wood'))
+CONTEXT59: Tuple[Tuple[int, str],
+                 ...] = ((2, 'aeroplane'), (9, 'bag'), (18, 'bed'),
+                         (19, 'bedclothes'), (22, 'bench'), (23, 'bicycle'),
+                         (25, 'bird'), (31, 'boat'), (33, 'book'),
+                         (34, 'bottle'), (44, 'building'), (45, 'bus'),
+                         (46, 'cabinet'), (59, 'car'), (65, 'cat'),
+                         (68, 'ceiling'), (72, 'chair'), (80, 'cloth'),
+                         (85, 'computer'), (98, 'cow'), (104, 'cup'),
+                         (105, 'curtain'), (113, 'dog'), (115, 'door'),
+                         (144, 'fence'), (158, 'floor'), (159, 'flower'),
+                         (162, 'food'), (187, 'grass'), (189, 'ground'),
+                         (207, 'horse'), (220, 'keyboard'), (232, 'light'),
+                         (258, 'motorbike'), (259, 'mountain'), (260, 'mouse'),
+                         (284, 'person'), (295, 'plate'), (296, 'platform'),
+                         (308, 'pottedplant'), (324, 'road'), (326, 'rock'),
+                         (347, 'sheep'), (349, 'shelves'), (354, 'sidewalk'),
+                         (355, 'sign'), (360, 'sky'), (366, 'snow'), (368,
+                                                                      'sofa'),
+                         (397, 'table'), (415, 'track'), (416, 'train'),
+                         (420, 'tree'), (424, 'truck'), (427, 'tvmonitor'),
+                         (440, 'wall'), (445, 'water'), (454,
+                                                         'window'), (458,
+                                                                     'wood'))
 UNMAPPED = 255
 # category id -> output label; ids outside the 59 (and 0) stay UNMAPPED
 LABEL_OF_ID = np.full(max(i for i, _ in CONTEXT59) + 1, UNMAPPED, np.uint8)
@@ -179,16 +186,19 @@ def to_context_labels(id_mask: np.ndarray, name: str = '') -> np.ndarray:
             59 of ``CONTEXT59`` occur (mmseg's converter asserts the same).
     """
     ids = np.unique(id_mask)
-    bad = [int(i) for i in ids
-           if i < 0 or i >= LABEL_OF_ID.size or LABEL_OF_ID[i] == UNMAPPED]
+    bad = [
+        int(i) for i in ids
+        if i < 0 or i >= LABEL_OF_ID.size or LABEL_OF_ID[i] == UNMAPPED
+    ]
     if bad:
-        raise ValueError(f'{name}: category ids {bad} are not among the 59 '
-                         'PASCAL-Context classes (is this trainval_merged.json?)')
+        raise ValueError(
+            f'{name}: category ids {bad} are not among the 59 '
+            'PASCAL-Context classes (is this trainval_merged.json?)')
     return LABEL_OF_ID[id_mask]
 
 
-def load_annotations(json_path: str) -> Tuple[Dict[str, List[dict]],
-                                               Dict[int, List[dict]]]:
+def load_annotations(
+        json_path: str) -> Tuple[Dict[str, List[dict]], Dict[int, List[dict]]]:
     """Images per phase and segmentation entries per image id, file order.
 
     Raises:
@@ -238,7 +248,9 @@ def convert_one(img: dict, by_image: Dict[int, List[dict]],
     return stem
 
 
-def convert(devkit_path: str, json_path: str, out_dir: str = None,
+def convert(devkit_path: str,
+            json_path: str,
+            out_dir: str = None,
             nproc: int = 1) -> Dict[str, List[str]]:
     """Write the label PNGs and split lists; return the names per split."""
     voc = osp.join(devkit_path, 'VOC2010')
@@ -266,7 +278,8 @@ def parse_args(argv=None):
     parser.add_argument('devkit_path', help='VOCdevkit folder (has VOC2010/)')
     parser.add_argument('json_path', help='trainval_merged.json')
     parser.add_argument(
-        '-o', '--out_dir',
+        '-o',
+        '--out_dir',
         help='label folder (default VOC2010/SegmentationClassContext)')
     parser.add_argument('--nproc', type=int, default=1, help='processes')
     return parser.parse_args(argv)

@@ -227,15 +227,21 @@ def build_parser(description: str, src_help: str, lists_source: str,
     """
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument('src', help=src_help)
-    parser.add_argument('--splits-dir', required=True,
-                        help='folder with train.txt, crossvali.txt, test.txt'
-                        f' ({lists_source})')
+    parser.add_argument(
+        '--splits-dir',
+        required=True,
+        help='folder with train.txt, crossvali.txt, test.txt'
+        f' ({lists_source})')
     parser.add_argument('-o', '--out-dir', default=default_out)
-    parser.add_argument('--splits', nargs='+',
-                        default=['train', 'val', 'test'],
-                        choices=['train', 'val', 'test'])
-    parser.add_argument('--copy', action='store_true',
-                        help='copy images instead of hard-linking them')
+    parser.add_argument(
+        '--splits',
+        nargs='+',
+        default=['train', 'val', 'test'],
+        choices=['train', 'val', 'test'])
+    parser.add_argument(
+        '--copy',
+        action='store_true',
+        help='copy images instead of hard-linking them')
     parser.add_argument('--nproc', type=int, default=1)
     return parser
 
@@ -248,8 +254,10 @@ def print_summary(out_dir: str, counts: Dict) -> None:
           f'{counts["per_split"]}')
 
 
-def lay_out(tiles: Sequence[Tile], load_ids: Callable[[str], np.ndarray],
-            copy: bool = False, nproc: int = 1) -> Dict[str, int]:
+def lay_out(tiles: Sequence[Tile],
+            load_ids: Callable[[str], np.ndarray],
+            copy: bool = False,
+            nproc: int = 1) -> Dict[str, int]:
     """Link/copy every tile's image and write its converted annotation.
 
     Args:

@@ -25,9 +25,12 @@ def fps_table(configs: List[str], out: str, height: int, width: int,
     ``extra`` options (e.g. ``'--mode', 'predict'``) go before the size. The
     Markdown table is also written to ``out``.
     """
-    run([sys.executable, FPS_TEST, *configs, *extra, '--height', str(height),
-         '--width', str(width), '--device', 'cpu', '--warmup', '1',
-         '--iters', str(iters), '--out', out])
+    run([
+        sys.executable, FPS_TEST, *configs, *extra, '--height',
+        str(height), '--width',
+        str(width), '--device', 'cpu', '--warmup', '1', '--iters',
+        str(iters), '--out', out
+    ])
     with open(out) as f:
         return f.read()
 
@@ -93,5 +96,6 @@ def read_metric(work_dir: str, key: str) -> float:
                     rec = json.load(f)
                 value = rec.get(key, value)
     if value is None:
-        raise RuntimeError(f'no {key!r} in the test summaries under {work_dir}')
+        raise RuntimeError(
+            f'no {key!r} in the test summaries under {work_dir}')
     return float(value)

@@ -23,8 +23,12 @@ MODELS = (('glore_r50', GLORE_R50), ('ginet_r50', GINET_R50))
 ITERS = 20
 
 
-def run_job(work: str, data_root: str, iters: int = ITERS,
-            height: int = 512, width: int = 1024, fps_iters: int = 3) -> dict:
+def run_job(work: str,
+            data_root: str,
+            iters: int = ITERS,
+            height: int = 512,
+            width: int = 1024,
+            fps_iters: int = 3) -> dict:
     """Run the GloRe/GINet stage under ``work``; return its measured figures.
 
     Returns:
@@ -38,13 +42,16 @@ def run_job(work: str, data_root: str, iters: int = ITERS,
     for name, config in MODELS:
         train_dir = osp.join(work, name, 'train')
         ckpt = osp.join(train_dir, f'iter_{iters}.pth')
-        run([MIM, 'train', 'mmseg', config, '--work-dir', train_dir,
-             '--cfg-options', *short_train_options(root, iters),
-             'model.pretrained=None'])
+        run([
+            MIM, 'train', 'mmseg', config, '--work-dir', train_dir,
+            '--cfg-options', *short_train_options(root, iters),
+            'model.pretrained=None'
+        ])
         test_dir = osp.join(work, name, 'test')
-        run([MIM, 'test', 'mmseg_ext', config, '--checkpoint', ckpt,
-             '--work-dir', test_dir, '--cfg-options',
-             *short_test_options(root)])
+        run([
+            MIM, 'test', 'mmseg_ext', config, '--checkpoint', ckpt,
+            '--work-dir', test_dir, '--cfg-options', *short_test_options(root)
+        ])
         losses = read_losses(train_dir)
         result[f'{name}_loss_first'] = losses[0]
         result[f'{name}_loss_last'] = losses[-1]

@@ -48,7 +48,9 @@ INRIA_SIZE = 1000
 INRIA_SAMPLE = 'aerial_sample'
 
 
-def short_train_options(data_root: str, iters: int, scale: int,
+def short_train_options(data_root: str,
+                        iters: int,
+                        scale: int,
                         crop: int = CROP) -> List[str]:
     """``--cfg-options`` turning a published ISDNet DeepGlobe/Inria config
     into a CPU smoke run from scratch on ``data_root/img_dir/train``.
@@ -102,8 +104,9 @@ def read_class_iou(work_dir: str) -> Dict[str, float]:
                     for row in lines[i + 2:]:
                         if not row.startswith('|'):
                             break
-                        cls, iou = [c.strip() for c in row.strip('|').split(
-                            '|')][:2]
+                        cls, iou = [
+                            c.strip() for c in row.strip('|').split('|')
+                        ][:2]
                         table[cls] = float(iou)
     if not table:
         raise RuntimeError(f'no per-class IoU table in the logs under '
@@ -142,15 +145,21 @@ def convert_samples(data_root: str, work: str) -> Dict[str, str]:
                 f'{name}/train/; link it with `bash tools/link_data.sh '
                 '../shared/data`)')
     lists = sample_lists(data_root, work)
-    roots = dict(deepglobe=osp.join(work, 'data', 'deepglobe_landcover'),
-                 inria=osp.join(work, 'data', 'inria_aerial'))
-    run([sys.executable, osp.join(CONVERTERS, 'deepglobe.py'),
-         osp.join(data_root, 'deepglobe'), '--splits-dir', lists['deepglobe'],
-         '-o', roots['deepglobe'], '--splits', 'train', '--unmatched',
-         'unknown'])
-    run([sys.executable, osp.join(CONVERTERS, 'inria.py'),
-         osp.join(data_root, 'inria'), '--splits-dir', lists['inria'], '-o',
-         roots['inria'], '--splits', 'train'])
+    roots = dict(
+        deepglobe=osp.join(work, 'data', 'deepglobe_landcover'),
+        inria=osp.join(work, 'data', 'inria_aerial'))
+    run([
+        sys.executable,
+        osp.join(CONVERTERS, 'deepglobe.py'),
+        osp.join(data_root, 'deepglobe'), '--splits-dir', lists['deepglobe'],
+        '-o', roots['deepglobe'], '--splits', 'train', '--unmatched', 'unknown'
+    ])
+    run([
+        sys.executable,
+        osp.join(CONVERTERS, 'inria.py'),
+        osp.join(data_root, 'inria'), '--splits-dir', lists['inria'], '-o',
+        roots['inria'], '--splits', 'train'
+    ])
     return roots
 
 
@@ -160,35 +169,44 @@ def train_and_test(config: str, root: str, work: str, iters: int,
     train_dir = osp.join(work, 'train')
     test_dir = osp.join(work, 'test')
     ckpt = osp.join(train_dir, f'iter_{iters}.pth')
-    run([MIM, 'train', 'mmseg', config, '--work-dir', train_dir,
-         '--cfg-options', *short_train_options(root, iters, scale)])
-    run([MIM, 'test', 'mmseg_ext', config, '--checkpoint', ckpt,
-         '--work-dir', test_dir, '--cfg-options',
-         *short_test_options(root, scale)])
+    run([
+        MIM, 'train', 'mmseg', config, '--work-dir', train_dir,
+        '--cfg-options', *short_train_options(root, iters, scale)
+    ])
+    run([
+        MIM, 'test', 'mmseg_ext', config, '--checkpoint', ckpt, '--work-dir',
+        test_dir, '--cfg-options', *short_test_options(root, scale)
+    ])
     losses = read_losses(train_dir)
-    return dict(loss_first=losses[0], loss_last=losses[-1],
-                mIoU=read_metric(test_dir, 'mIoU'),
-                class_iou=read_class_iou(test_dir), checkpoint=ckpt)
+    return dict(
+        loss_first=losses[0],
+        loss_last=losses[-1],
+        mIoU=read_metric(test_dir, 'mIoU'),
+        class_iou=read_class_iou(test_dir),
+        checkpoint=ckpt)
 
 
-def run_job(work: str, data_root: str, iters: int = ITERS,
-            fps_size: int = 2448, fps_iters: int = 2) -> dict:
+def run_job(work: str,
+            data_root: str,
+            iters: int = ITERS,
+            fps_size: int = 2448,
+            fps_iters: int = 2) -> dict:
     """Run the ISDNet stage under ``work``; return its measured figures."""
     roots = convert_samples(data_root, work)
     dg = train_and_test(DEEPGLOBE, roots['deepglobe'],
                         osp.join(work, 'deepglobe'), iters, DEEPGLOBE_SIZE)
-    ia = train_and_test(INRIA, roots['inria'], osp.join(work, 'inria'),
-                        iters, INRIA_SIZE)
-    fps = fps_table([DEEPGLOBE, DEEPLABV3], osp.join(work, 'fps.md'),
-                    fps_size, fps_size, fps_iters)
+    ia = train_and_test(INRIA, roots['inria'], osp.join(work, 'inria'), iters,
+                        INRIA_SIZE)
+    fps = fps_table([DEEPGLOBE, DEEPLABV3], osp.join(work, 'fps.md'), fps_size,
+                    fps_size, fps_iters)
     dg_iou = dg['class_iou']
     return dict(
         train_iters=iters,
         deepglobe_loss_first=dg['loss_first'],
         deepglobe_loss_last=dg['loss_last'],
         deepglobe_mIoU_7_classes=dg['mIoU'],
-        deepglobe_mIoU_without_unknown=nanmean(
-            v for k, v in dg_iou.items() if k != 'unknown'),
+        deepglobe_mIoU_without_unknown=nanmean(v for k, v in dg_iou.items()
+                                               if k != 'unknown'),
         deepglobe_class_iou=dg_iou,
         deepglobe_checkpoint=dg['checkpoint'],
         inria_loss_first=ia['loss_first'],

@@ -32,7 +32,8 @@ def isaid_source(data_root: str) -> str:
     return src
 
 
-def short_train_options(data_root: str, iters: int,
+def short_train_options(data_root: str,
+                        iters: int,
                         size: int = 256) -> List[str]:
     """``--cfg-options`` turning the published R50 config into a CPU run.
 
@@ -50,7 +51,9 @@ def short_test_options(data_root: str) -> List[str]:
     return short_test_run_options(data_root)
 
 
-def run_job(work: str, data_root: str, iters: int = ITERS,
+def run_job(work: str,
+            data_root: str,
+            iters: int = ITERS,
             fps_iters: int = 3) -> dict:
     """Run the PFNet stage under ``work``; return its measured figures."""
     src = isaid_source(data_root)
@@ -58,11 +61,14 @@ def run_job(work: str, data_root: str, iters: int = ITERS,
     run([sys.executable, CONVERTER, src, '-o', patches])
     train_dir = osp.join(work, 'train')
     ckpt = osp.join(train_dir, f'iter_{iters}.pth')
-    run([MIM, 'train', 'mmseg', R50, '--work-dir', train_dir,
-         '--cfg-options', *short_train_options(patches, iters)])
-    run([MIM, 'test', 'mmseg_ext', R50, '--checkpoint', ckpt,
-         '--work-dir', osp.join(work, 'test'), '--cfg-options',
-         *short_test_options(patches)])
+    run([
+        MIM, 'train', 'mmseg', R50, '--work-dir', train_dir, '--cfg-options',
+        *short_train_options(patches, iters)
+    ])
+    run([
+        MIM, 'test', 'mmseg_ext', R50, '--checkpoint', ckpt, '--work-dir',
+        osp.join(work, 'test'), '--cfg-options', *short_test_options(patches)
+    ])
     fps = fps_table([R50], osp.join(work, 'fps.md'), 896, 896, fps_iters)
 
     losses = read_losses(train_dir)

@@ -40,8 +40,10 @@ def pointrend_train_options(data_root: str, iters: int,
     sample run starts from mmseg's random init, offline.
     """
     warmup = max(1, iters // 10)
-    opts = [o for o in short_train_options(data_root, iters, crop)
-            if not o.startswith('param_scheduler.')]
+    opts = [
+        o for o in short_train_options(data_root, iters, crop)
+        if not o.startswith('param_scheduler.')
+    ]
     return opts + [
         'model.pretrained=None',
         f'param_scheduler.0.end={warmup}',
@@ -50,13 +52,17 @@ def pointrend_train_options(data_root: str, iters: int,
     ]
 
 
-def run_job(work: str, data_root: str, iters: int = ITERS,
-            height: int = 512, width: int = 1024, fps_iters: int = 3) -> dict:
+def run_job(work: str,
+            data_root: str,
+            iters: int = ITERS,
+            height: int = 512,
+            width: int = 1024,
+            fps_iters: int = 3) -> dict:
     """Run the PointRend stage under ``work``; return its measured figures."""
     root = cityscapes_root(data_root)
     cycle = train_test_submit(R50, R50_TEST,
-                              pointrend_train_options(root, iters), root,
-                              work, iters)
+                              pointrend_train_options(root, iters), root, work,
+                              iters)
     fps = fps_table([R50, R101], osp.join(work, 'fps.md'), height, width,
                     fps_iters, '--mode', 'predict')
     return dict(

@@ -23,7 +23,8 @@ R50 = 'configs/sfnet/sfnet_r50-d32_4xb2-50k_cityscapes-512x1024.py'
 ITERS = 40
 
 
-def short_train_options(data_root: str, iters: int, crop=(128, 256)) -> List[str]:
+def short_train_options(data_root: str, iters: int,
+                        crop=(128, 256)) -> List[str]:
     """``--cfg-options`` turning the published R18 config into a CPU smoke run.
 
     The sample's images are 256x128, so the published 2048x1024 resize and
@@ -76,15 +77,21 @@ def train_test_submit(config: str, test_config: str, train_opts: List[str],
     """
     train_dir = osp.join(work, 'train')
     ckpt = osp.join(train_dir, f'iter_{iters}.pth')
-    run([MIM, 'train', 'mmseg', config, '--work-dir', train_dir,
-         '--cfg-options', *train_opts])
+    run([
+        MIM, 'train', 'mmseg', config, '--work-dir', train_dir,
+        '--cfg-options', *train_opts
+    ])
     test_opts = short_test_options(root)
-    run([MIM, 'test', 'mmseg_ext', config, '--checkpoint', ckpt,
-         '--work-dir', osp.join(work, 'test'), '--cfg-options', *test_opts])
+    run([
+        MIM, 'test', 'mmseg_ext', config, '--checkpoint', ckpt, '--work-dir',
+        osp.join(work, 'test'), '--cfg-options', *test_opts
+    ])
     submission = osp.join(work, 'submission')
-    run([MIM, 'test', 'mmseg_ext', test_config, '--checkpoint', ckpt,
-         '--format-only', '--out', submission,
-         '--work-dir', osp.join(work, 'format'), '--cfg-options', *test_opts])
+    run([
+        MIM, 'test', 'mmseg_ext', test_config, '--checkpoint', ckpt,
+        '--format-only', '--out', submission, '--work-dir',
+        osp.join(work, 'format'), '--cfg-options', *test_opts
+    ])
     losses = read_losses(train_dir)
     return dict(
         train_dir=train_dir,
@@ -96,17 +103,24 @@ def train_test_submit(config: str, test_config: str, train_opts: List[str],
             [f for f in os.listdir(submission) if f.endswith('.png')]))
 
 
-def run_job(work: str, data_root: str, iters: int = ITERS,
-            height: int = 512, width: int = 1024, fps_iters: int = 5) -> dict:
+def run_job(work: str,
+            data_root: str,
+            iters: int = ITERS,
+            height: int = 512,
+            width: int = 1024,
+            fps_iters: int = 5) -> dict:
     """Run the SFNet stage under ``work``; return its measured figures."""
     root = cityscapes_root(data_root)
     cycle = train_test_submit(R18, R18_TEST, short_train_options(root, iters),
                               root, work, iters)
     # cityscapesscripts' evaluator on the same checkpoint
-    run([MIM, 'test', 'mmseg_ext', R18, '--checkpoint', cycle['checkpoint'],
-         '--work-dir', osp.join(work, 'test_cityscapes'), '--cfg-options',
-         *short_test_options(root), 'test_evaluator.type=CityscapesEvalMetric',
-         f'test_evaluator.output_dir={osp.join(work, "cs_eval")}'])
+    run([
+        MIM, 'test', 'mmseg_ext', R18, '--checkpoint', cycle['checkpoint'],
+        '--work-dir',
+        osp.join(work, 'test_cityscapes'), '--cfg-options',
+        *short_test_options(root), 'test_evaluator.type=CityscapesEvalMetric',
+        f'test_evaluator.output_dir={osp.join(work, "cs_eval")}'
+    ])
     fps = fps_table([R18, R50], osp.join(work, 'fps.md'), height, width,
                     fps_iters)
     return dict(

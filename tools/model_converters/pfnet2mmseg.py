@@ -39,10 +39,13 @@ from typing import Dict, List, Tuple
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
-from sfnet2mmseg import (_IGNORED, _P, SKELETON_RULES,  # noqa: E402,F401
-                         check_against_config,
-                         map_key, unwrap_state_dict)
+from sfnet2mmseg import (
+    _IGNORED,
+    _P,
+    SKELETON_RULES,  # noqa: E402,F401
+    check_against_config)
 from sfnet2mmseg import main as _main  # noqa: E402
+from sfnet2mmseg import map_key, unwrap_state_dict  # noqa: E402,F401
 
 PF_RULES: List[Tuple[re.Pattern, str]] = [(re.compile(p), r) for p, r in [
     (r'head\.fpn_out_align\.(?P<i>\d+)\.(?P<m>down_h|down_l|'
@@ -90,11 +93,14 @@ def convert_pfnet_with_report(
 def main(argv=None) -> int:
     """Run the converter CLI; returns the exit status."""
     return _main(
-        argv, convert=convert_pfnet_with_report,
+        argv,
+        convert=convert_pfnet_with_report,
         description='Convert an official PFNet (lxtGH/PFSegNets) checkpoint '
         'to the mmseg_ext layout.',
-        meta={'converter': 'tools/model_converters/pfnet2mmseg.py',
-              'source_layout': 'lxtGH/PFSegNets AlignNetResNetMaxAvgpool'})
+        meta={
+            'converter': 'tools/model_converters/pfnet2mmseg.py',
+            'source_layout': 'lxtGH/PFSegNets AlignNetResNetMaxAvgpool'
+        })
 
 
 if __name__ == '__main__':

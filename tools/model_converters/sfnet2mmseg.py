@@ -73,32 +73,38 @@ import torch
 _P = r'(?P<p>weight|bias|running_mean|running_var|num_batches_tracked)'
 # rules of the FPN skeleton shared with PFNet (lxtGH/PFSegNets keeps the
 # same names): deep-stem backbone, PPM, laterals, fpn_out, fusion head
-SKELETON_RULES: List[Tuple[re.Pattern, str]] = [(re.compile(p), r) for p, r in [
-    (r'layer0\.0\.(?P<i>[01346])\.' + _P, r'backbone.stem.\g<i>.\g<p>'),
-    (r'layer0\.1\.' + _P, r'backbone.stem.7.\g<p>'),
-    (r'(?P<l>layer[1-4]\.\d+\.(?:conv[1-3]|bn[1-3]|downsample\.[01]))\.' + _P,
-     r'backbone.\g<l>.\g<p>'),
-    (r'head\.ppm\.stages\.(?P<i>\d+)\.1\.' + _P,
-     r'neck.ppm.\g<i>.1.conv.\g<p>'),
-    (r'head\.ppm\.stages\.(?P<i>\d+)\.2\.' + _P, r'neck.ppm.\g<i>.1.bn.\g<p>'),
-    (r'head\.ppm\.bottleneck\.0\.' + _P, r'neck.ppm_bottleneck.0.conv.\g<p>'),
-    (r'head\.ppm\.bottleneck\.1\.' + _P, r'neck.ppm_bottleneck.0.bn.\g<p>'),
-    (r'head\.fpn_in\.(?P<i>\d+)\.0\.' + _P,
-     r'neck.lateral_convs.\g<i>.conv.\g<p>'),
-    (r'head\.fpn_in\.(?P<i>\d+)\.1\.' + _P,
-     r'neck.lateral_convs.\g<i>.bn.\g<p>'),
-    (r'head\.fpn_out\.(?P<i>\d+)\.0\.0\.' + _P,
-     r'neck.fpn_convs.\g<i>.conv.\g<p>'),
-    (r'head\.fpn_out\.(?P<i>\d+)\.0\.1\.' + _P,
-     r'neck.fpn_convs.\g<i>.bn.\g<p>'),
-    (r'head\.conv_last\.0\.0\.' + _P, r'decode_head.fusion_conv.conv.\g<p>'),
-    (r'head\.conv_last\.0\.1\.' + _P, r'decode_head.fusion_conv.bn.\g<p>'),
-    (r'head\.conv_last\.1\.' + _P, r'decode_head.conv_seg.\g<p>'),
-]]
+SKELETON_RULES: List[Tuple[re.Pattern, str]] = [
+    (re.compile(p), r) for p, r in [
+        (r'layer0\.0\.(?P<i>[01346])\.' + _P, r'backbone.stem.\g<i>.\g<p>'),
+        (r'layer0\.1\.' + _P, r'backbone.stem.7.\g<p>'),
+        (r'(?P<l>layer[1-4]\.\d+\.(?:conv[1-3]|bn[1-3]|downsample\.[01]))\.' +
+         _P, r'backbone.\g<l>.\g<p>'),
+        (r'head\.ppm\.stages\.(?P<i>\d+)\.1\.' + _P,
+         r'neck.ppm.\g<i>.1.conv.\g<p>'),
+        (r'head\.ppm\.stages\.(?P<i>\d+)\.2\.' + _P,
+         r'neck.ppm.\g<i>.1.bn.\g<p>'),
+        (r'head\.ppm\.bottleneck\.0\.' + _P,
+         r'neck.ppm_bottleneck.0.conv.\g<p>'),
+        (r'head\.ppm\.bottleneck\.1\.' + _P,
+         r'neck.ppm_bottleneck.0.bn.\g<p>'),
+        (r'head\.fpn_in\.(?P<i>\d+)\.0\.' + _P,
+         r'neck.lateral_convs.\g<i>.conv.\g<p>'),
+        (r'head\.fpn_in\.(?P<i>\d+)\.1\.' + _P,
+         r'neck.lateral_convs.\g<i>.bn.\g<p>'),
+        (r'head\.fpn_out\.(?P<i>\d+)\.0\.0\.' + _P,
+         r'neck.fpn_convs.\g<i>.conv.\g<p>'),
+        (r'head\.fpn_out\.(?P<i>\d+)\.0\.1\.' + _P,
+         r'neck.fpn_convs.\g<i>.bn.\g<p>'),
+        (r'head\.conv_last\.0\.0\.' + _P,
+         r'decode_head.fusion_conv.conv.\g<p>'),
+        (r'head\.conv_last\.0\.1\.' + _P, r'decode_head.fusion_conv.bn.\g<p>'),
+        (r'head\.conv_last\.1\.' + _P, r'decode_head.conv_seg.\g<p>'),
+    ]
+]
 _RULES: List[Tuple[re.Pattern, str]] = SKELETON_RULES + [
     (re.compile(p), r) for p, r in [
-        (r'head\.fpn_out_align\.(?P<i>\d+)\.(?P<m>down_h|down_l|flow_make)\.'
-         + _P, r'neck.fams.\g<i>.\g<m>.\g<p>'),
+        (r'head\.fpn_out_align\.(?P<i>\d+)\.(?P<m>down_h|down_l|flow_make)\.' +
+         _P, r'neck.fams.\g<i>.\g<m>.\g<p>'),
         (r'head\.dsn\.(?P<i>\d+)\.0\.' + _P,
          r'auxiliary_head.\g<i>.convs.0.conv.\g<p>'),
         (r'head\.dsn\.(?P<i>\d+)\.1\.' + _P,
@@ -120,9 +126,11 @@ class ConversionError(ValueError):
     """
 
 
-def unwrap_state_dict(checkpoint,
-                      source: str = '<state dict>',
-                      wrappers: Tuple[str, ...] = ('state_dict', )) -> Dict:
+def unwrap_state_dict(
+    checkpoint,
+    source: str = '<state dict>',
+    wrappers: Tuple[str, ...] = ('state_dict', )
+) -> Dict:
     """Return the flat ``{name: Tensor}`` dict inside ``checkpoint``.
 
     Unwraps the first ``wrappers`` entry holding a dict (official training
@@ -278,9 +286,8 @@ def load_source(path: str, trust_pickle: bool = False):
     if not osp.isfile(path):
         raise ConversionError(f'{path}: no such file')
     try:
-        return torch.load(path,
-                          map_location='cpu',
-                          weights_only=not trust_pickle)
+        return torch.load(
+            path, map_location='cpu', weights_only=not trust_pickle)
     except Exception as e:  # noqa: BLE001 - re-raised with the path
         first_line = re.sub(r'\x1b\[[0-9;]*m', '', (str(e).splitlines()
                                                     or [''])[0])
@@ -316,7 +323,6 @@ def check_against_config(
     from mmengine.config import Config
     from mmengine.model import revert_sync_batchnorm
     from mmengine.utils import import_modules_from_strings
-
     from mmseg.registry import MODELS
     from mmseg.utils import register_all_modules
 
@@ -358,9 +364,7 @@ def save_atomic(obj, dst: str, prefix: str = '.sfnet2mmseg-') -> None:
     """
     dst_dir = osp.dirname(osp.abspath(dst))
     os.makedirs(dst_dir, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=prefix,
-                               suffix='.tmp',
-                               dir=dst_dir)
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix='.tmp', dir=dst_dir)
     try:
         with os.fdopen(fd, 'wb') as f:
             torch.save(obj, f)
@@ -382,9 +386,10 @@ def build_parser(description: str = None) -> argparse.ArgumentParser:
         '(lxtGH/SFSegNets) ResNet checkpoint to the mmseg_ext layout.')
     parser.add_argument('src', help='official checkpoint file')
     parser.add_argument('dst', help='output checkpoint path')
-    parser.add_argument('--config',
-                        help='mmseg config to build the model from and check '
-                        'that every converted key loads')
+    parser.add_argument(
+        '--config',
+        help='mmseg config to build the model from and check '
+        'that every converted key loads')
     parser.add_argument(
         '--keep-unknown',
         action='store_true',
@@ -434,8 +439,9 @@ def main(argv=None,
         print(dropped_note.format(n=len(dropped), keys=dropped))
     failed = False
     if unknown:
-        print(f'UNKNOWN official keys ({len(unknown)}), no mapping rule:',
-              file=sys.stderr)
+        print(
+            f'UNKNOWN official keys ({len(unknown)}), no mapping rule:',
+            file=sys.stderr)
         for k in unknown:
             print(f'  {k}', file=sys.stderr)
         failed = not args.keep_unknown or bool(args.config)
@@ -468,16 +474,24 @@ def main(argv=None,
             'written',
             file=sys.stderr)
         return 1
-    meta = dict(meta or {
-        'converter': 'tools/model_converters/sfnet2mmseg.py',
-        'source_layout': 'lxtGH/SFSegNets AlignNetResNet',
-        'dsn_conv_bias': 'folded into auxiliary_head.*.convs.0.bn.'
-        'running_mean',
-    }, converted_from=osp.basename(args.src))
+    meta = dict(
+        meta or {
+            'converter':
+            'tools/model_converters/sfnet2mmseg.py',
+            'source_layout':
+            'lxtGH/SFSegNets AlignNetResNet',
+            'dsn_conv_bias':
+            'folded into auxiliary_head.*.convs.0.bn.'
+            'running_mean',
+        },
+        converted_from=osp.basename(args.src))
     if args.config:
         meta['config'] = args.config
     tool = osp.splitext(osp.basename(meta['converter']))[0]
-    save_atomic({'state_dict': converted, 'meta': meta},
+    save_atomic({
+        'state_dict': converted,
+        'meta': meta
+    },
                 args.dst,
                 prefix=f'.{tool}-')
     print(f'saved {args.dst}')

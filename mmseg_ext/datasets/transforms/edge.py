@@ -15,7 +15,6 @@ from typing import Dict, Optional
 import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
-
 from mmseg.registry import TRANSFORMS
 
 
@@ -149,8 +148,9 @@ class GenerateBoundary(BaseTransform):
                 'GenerateBoundary needs results["gt_seg_map"]: put it after '
                 'LoadAnnotations (and after the geometric transforms) in the '
                 f'pipeline of {results.get("img_path", "this sample")}')
-        results['gt_edge_map'] = boundary_from_label(
-            results['gt_seg_map'], self.thickness, self.ignore_index)
+        results['gt_edge_map'] = boundary_from_label(results['gt_seg_map'],
+                                                     self.thickness,
+                                                     self.ignore_index)
         return results
 
     def __repr__(self) -> str:

@@ -11,9 +11,8 @@ from typing import Dict, Sequence
 
 import numpy as np
 from mmcv.transforms import BaseTransform
-from scipy import ndimage
-
 from mmseg.registry import TRANSFORMS
+from scipy import ndimage
 
 
 @TRANSFORMS.register_module()

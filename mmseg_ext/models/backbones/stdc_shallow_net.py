@@ -8,10 +8,9 @@ from mmcv.cnn import ConvModule
 from mmengine.logging import print_log
 from mmengine.model import BaseModule, ModuleList, Sequential
 from mmengine.runner.checkpoint import CheckpointLoader, load_state_dict
-from torch import Tensor
-
 from mmseg.models.backbones.stdc import STDCModule
 from mmseg.registry import MODELS
+from torch import Tensor
 
 # index of the official ``ShallowNet.features`` / STDC-Seg ``STDCNet813``
 # ``features`` list -> index in our (and mmseg ``STDCNet``'s) ``stages``
@@ -147,18 +146,34 @@ class STDCShallowNet(BaseModule):
         prev = in_channels
         for width in channels[:2]:
             self.stages.append(
-                ConvModule(prev, width, 3, stride=2, padding=1,
-                           norm_cfg=norm_cfg, act_cfg=act_cfg))
+                ConvModule(
+                    prev,
+                    width,
+                    3,
+                    stride=2,
+                    padding=1,
+                    norm_cfg=norm_cfg,
+                    act_cfg=act_cfg))
             prev = width
         for width in channels[2:]:
             self.stages.append(
                 Sequential(
-                    STDCModule(prev, width, 2, norm_cfg, act_cfg,
-                               num_convs=num_convs,
-                               fusion_type=bottleneck_type),
-                    STDCModule(width, width, 1, norm_cfg, act_cfg,
-                               num_convs=num_convs,
-                               fusion_type=bottleneck_type)))
+                    STDCModule(
+                        prev,
+                        width,
+                        2,
+                        norm_cfg,
+                        act_cfg,
+                        num_convs=num_convs,
+                        fusion_type=bottleneck_type),
+                    STDCModule(
+                        width,
+                        width,
+                        1,
+                        norm_cfg,
+                        act_cfg,
+                        num_convs=num_convs,
+                        fusion_type=bottleneck_type)))
             prev = width
 
     def forward(self, x: Tensor) -> Tuple[Tensor, Tensor]:
@@ -202,5 +217,6 @@ class STDCShallowNet(BaseModule):
         load_state_dict(self, state_dict, strict=False, logger='current')
         print_log(
             f'STDCShallowNet: loaded {len(state_dict)}/{len(own)} tensors '
-            f'from {cfg["checkpoint"]}', logger='current')
+            f'from {cfg["checkpoint"]}',
+            logger='current')
         self._is_init = True

@@ -10,11 +10,11 @@ import torch.nn.functional as F
 from mmcv.cnn import ConvModule, build_norm_layer
 from mmengine.logging import print_log
 from mmengine.model import BaseModule
-from torch import Tensor
-
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, SampleList
+from torch import Tensor
+
 from ..utils.label_check import check_seg_labels
 from .glore_head import GloReGCN
 
@@ -197,8 +197,8 @@ class GlobalReasonUnit(BaseModule):
     def forward(self, x: Tensor, word: Tensor) -> Tuple[Tensor, Tensor]:
         proj, nodes = self.project(x)
         class_nodes, nodes = self.graph(word, nodes)
-        y = torch.bmm(nodes, proj).view(x.size(0), self.num_state,
-                                        *x.shape[2:])
+        y = torch.bmm(nodes,
+                      proj).view(x.size(0), self.num_state, *x.shape[2:])
         return x + self.bn(self.extend_dim(y)), class_nodes
 
 
@@ -269,7 +269,8 @@ class GINetHead(BaseDecodeHead):
                 'GINetHead: no class_embeddings file given; using all-zero '
                 f'({self.num_classes}, {embedding_dim}) class inputs as '
                 'PaddleSeg does (all class nodes start identical)',
-                logger='current', level=logging.WARNING)
+                logger='current',
+                level=logging.WARNING)
             table = torch.zeros(self.num_classes, embedding_dim)
         else:
             class_embeddings = osp.normpath(class_embeddings)
@@ -357,6 +358,7 @@ class GINetHead(BaseDecodeHead):
         if self.loss_sc is not None and class_nodes is not None:
             label = self._stack_batch_gt(batch_data_samples).squeeze(1)
             losses[self.loss_sc.loss_name] = self.loss_sc(
-                self.sc_logits(class_nodes), label,
+                self.sc_logits(class_nodes),
+                label,
                 ignore_index=self.ignore_index)
         return losses

@@ -12,12 +12,12 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule
-from torch import Tensor
-
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, SampleList, add_prefix
+from torch import Tensor
+
 from ..utils.label_check import check_seg_labels
 from ..utils.laplacian_pyramid import laplacian_pyramid
 
@@ -37,12 +37,22 @@ class SegmentationHead(nn.Module):
     Input (N, in_channels, H, W); output (N, out_channels, H, W).
     """
 
-    def __init__(self, in_channels: int, mid_channels: int, out_channels: int,
-                 conv_cfg=None, norm_cfg=None, act_cfg=dict(type='ReLU')):
+    def __init__(self,
+                 in_channels: int,
+                 mid_channels: int,
+                 out_channels: int,
+                 conv_cfg=None,
+                 norm_cfg=None,
+                 act_cfg=dict(type='ReLU')):
         super().__init__()
         self.conv_bn_relu = ConvModule(
-            in_channels, mid_channels, 3, padding=1, conv_cfg=conv_cfg,
-            norm_cfg=norm_cfg, act_cfg=act_cfg)
+            in_channels,
+            mid_channels,
+            3,
+            padding=1,
+            conv_cfg=conv_cfg,
+            norm_cfg=norm_cfg,
+            act_cfg=act_cfg)
         self.conv_out = nn.Conv2d(mid_channels, out_channels, 1, bias=True)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -66,14 +76,27 @@ class ChannelAtt(nn.Module):
     (N, C, H, W) and (N, C, 1, 1).
     """
 
-    def __init__(self, in_channels: int, channels: int, conv_cfg=None,
-                 norm_cfg=None, act_cfg=dict(type='ReLU')):
+    def __init__(self,
+                 in_channels: int,
+                 channels: int,
+                 conv_cfg=None,
+                 norm_cfg=None,
+                 act_cfg=dict(type='ReLU')):
         super().__init__()
         self.conv_bn_relu = ConvModule(
-            in_channels, channels, 3, padding=1, conv_cfg=conv_cfg,
-            norm_cfg=norm_cfg, act_cfg=act_cfg)
+            in_channels,
+            channels,
+            3,
+            padding=1,
+            conv_cfg=conv_cfg,
+            norm_cfg=norm_cfg,
+            act_cfg=act_cfg)
         self.conv_1x1 = ConvModule(
-            channels, channels, 1, conv_cfg=conv_cfg, norm_cfg=norm_cfg,
+            channels,
+            channels,
+            1,
+            conv_cfg=conv_cfg,
+            norm_cfg=norm_cfg,
             act_cfg=None)
 
     def forward(self, x: Tensor) -> Tuple[Tensor, Tensor]:
@@ -141,8 +164,12 @@ class RelationAwareFusion(nn.Module):
     auxiliary heads) and the fused feature.
     """
 
-    def __init__(self, channels: int, spatial_channels: int,
-                 groups: int = 16, conv_cfg=None, norm_cfg=None,
+    def __init__(self,
+                 channels: int,
+                 spatial_channels: int,
+                 groups: int = 16,
+                 conv_cfg=None,
+                 norm_cfg=None,
                  act_cfg=dict(type='ReLU')):
         super().__init__()
         if channels % groups:
@@ -158,14 +185,14 @@ class RelationAwareFusion(nn.Module):
         self.context_mlp = nn.Sequential(
             nn.Linear(groups * groups, channels), nn.ReLU(),
             nn.Linear(channels, channels))
-        self.spatial_att = ChannelAtt(spatial_channels, channels,
-                                      act_cfg=act_cfg, **cfgs)
-        self.context_att = ChannelAtt(channels, channels, act_cfg=act_cfg,
-                                      **cfgs)
-        self.context_conv = ConvModule(channels, channels, 3, padding=1,
-                                       act_cfg=act_cfg, **cfgs)
-        self.smooth = ConvModule(channels, channels, 3, padding=1,
-                                 act_cfg=None, **cfgs)
+        self.spatial_att = ChannelAtt(
+            spatial_channels, channels, act_cfg=act_cfg, **cfgs)
+        self.context_att = ChannelAtt(
+            channels, channels, act_cfg=act_cfg, **cfgs)
+        self.context_conv = ConvModule(
+            channels, channels, 3, padding=1, act_cfg=act_cfg, **cfgs)
+        self.smooth = ConvModule(
+            channels, channels, 3, padding=1, act_cfg=None, **cfgs)
 
     def forward(self, spatial: Tensor,
                 context: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
@@ -177,8 +204,11 @@ class RelationAwareFusion(nn.Module):
         s_feat = s_feat * torch.sigmoid(s_att + self.spatial_gate * s_rel)
         c_feat = c_feat * torch.sigmoid(c_att + self.context_gate * c_rel)
         c_feat = self.context_conv(
-            resize(c_feat, size=s_feat.shape[2:], mode='bilinear',
-                   align_corners=False))
+            resize(
+                c_feat,
+                size=s_feat.shape[2:],
+                mode='bilinear',
+                align_corners=False))
         return s_feat, c_feat, self.smooth(s_feat + c_feat)
 
 
@@ -199,9 +229,12 @@ class SRDecoder(nn.Module):
     (N, C, s*h, s*w) and (N, 3, s*h, s*w), ``s = prod(scales)``.
     """
 
-    def __init__(self, channels: int = 128,
-                 scales: Sequence[int] = (4, 2, 2), conv_cfg=None,
-                 norm_cfg=None, act_cfg=dict(type='ReLU')):
+    def __init__(self,
+                 channels: int = 128,
+                 scales: Sequence[int] = (4, 2, 2),
+                 conv_cfg=None,
+                 norm_cfg=None,
+                 act_cfg=dict(type='ReLU')):
         super().__init__()
         if len(scales) != 3:
             raise ValueError(f'SRDecoder needs 3 scales, got {scales}')
@@ -220,7 +253,8 @@ class SRDecoder(nn.Module):
         return x, self.conv_sr(x)
 
 
-def image_recon_loss(pred: Tensor, target: Tensor,
+def image_recon_loss(pred: Tensor,
+                     target: Tensor,
                      weight: float = 0.1) -> Tensor:
     """Weighted MSE between the SR output and the Laplacian target.
 
@@ -237,8 +271,8 @@ def image_recon_loss(pred: Tensor, target: Tensor,
         Tensor: Scalar loss.
     """
     if pred.shape[2:] != target.shape[2:]:
-        pred = resize(pred, size=target.shape[2:], mode='bilinear',
-                      align_corners=False)
+        pred = resize(
+            pred, size=target.shape[2:], mode='bilinear', align_corners=False)
     return F.mse_loss(pred, target) * weight
 
 
@@ -261,7 +295,8 @@ def spatial_affinity(feats: Tensor, eps: float = 1e-6) -> Tensor:
     return flat.transpose(1, 2) @ flat
 
 
-def feature_affinity_loss(deep_feats: Tensor, sr_feats: Tensor,
+def feature_affinity_loss(deep_feats: Tensor,
+                          sr_feats: Tensor,
                           weight: float = 1.0) -> Tensor:
     """L1 distance of the deep and SR spatial affinities (SR side detached).
 
@@ -278,10 +313,14 @@ def feature_affinity_loss(deep_feats: Tensor, sr_feats: Tensor,
         Tensor: Scalar loss.
     """
     if sr_feats.shape[2:] != deep_feats.shape[2:]:
-        sr_feats = resize(sr_feats, size=deep_feats.shape[2:],
-                          mode='bilinear', align_corners=False)
-    return F.l1_loss(spatial_affinity(deep_feats),
-                     spatial_affinity(sr_feats).detach()) * weight
+        sr_feats = resize(
+            sr_feats,
+            size=deep_feats.shape[2:],
+            mode='bilinear',
+            align_corners=False)
+    return F.l1_loss(
+        spatial_affinity(deep_feats),
+        spatial_affinity(sr_feats).detach()) * weight
 
 
 @MODELS.register_module()
@@ -368,8 +407,10 @@ class ISDHead(BaseDecodeHead):
         self.num_laplacian_levels = num_laplacian_levels
         self.recon_loss_weight = recon_loss_weight
         self.affinity_loss_weight = affinity_loss_weight
-        cfgs = dict(conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg,
-                    act_cfg=self.act_cfg)
+        cfgs = dict(
+            conv_cfg=self.conv_cfg,
+            norm_cfg=self.norm_cfg,
+            act_cfg=self.act_cfg)
         self.shallow_net = MODELS.build(shallow_net)
         self.fuse16 = RelationAwareFusion(channels, shallow_channels[1],
                                           raf_groups, **cfgs)
@@ -384,7 +425,9 @@ class ISDHead(BaseDecodeHead):
         self.aux_head_16 = SegmentationHead(channels, channels // 2,
                                             self.out_channels, **cfgs)
 
-    def _fuse(self, img: Tensor, context: Tensor,
+    def _fuse(self,
+              img: Tensor,
+              context: Tensor,
               with_target: bool = False) -> Dict[str, Tensor]:
         residuals = laplacian_pyramid(img, self.num_laplacian_levels)
         size = residuals[0].shape[2:]
@@ -407,8 +450,7 @@ class ISDHead(BaseDecodeHead):
         """Main logits (N, num_classes, H/8, W/8); see the class docstring."""
         return self.cls_seg(self._fuse(img, context)['fused8'])
 
-    def forward_train(self, img: Tensor,
-                      context: Tensor) -> Dict[str, Tensor]:
+    def forward_train(self, img: Tensor, context: Tensor) -> Dict[str, Tensor]:
         """All training outputs of the official ``forward(train_flag=True)``.
 
         Returns:
@@ -439,8 +481,11 @@ class ISDHead(BaseDecodeHead):
         Returns:
             Tensor: Shape (N, num_classes, H, W).
         """
-        return resize(self.forward(img, context), size=img.shape[2:],
-                      mode='bilinear', align_corners=self.align_corners)
+        return resize(
+            self.forward(img, context),
+            size=img.shape[2:],
+            mode='bilinear',
+            align_corners=self.align_corners)
 
     def loss(self, img: Tensor, context: Tensor,
              batch_data_samples: SampleList,
@@ -461,10 +506,11 @@ class ISDHead(BaseDecodeHead):
         out = self.forward_train(img, context)
         losses = self.loss_by_feat(out['seg'], batch_data_samples)
         for name in ('aux8', 'aux16'):
-            losses.update(add_prefix(
-                self.loss_by_feat(out[name], batch_data_samples), name))
-        losses['loss_recon'] = image_recon_loss(
-            out['sr'], out['sr_target'], self.recon_loss_weight)
+            losses.update(
+                add_prefix(
+                    self.loss_by_feat(out[name], batch_data_samples), name))
+        losses['loss_recon'] = image_recon_loss(out['sr'], out['sr_target'],
+                                                self.recon_loss_weight)
         losses['loss_affinity'] = feature_affinity_loss(
             context, out['sr_feats'], self.affinity_loss_weight)
         return losses

@@ -2,11 +2,11 @@
 from typing import Sequence
 
 import torch
-from torch import Tensor
-
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, SampleList
+from torch import Tensor
+
 from .sf_head import SFHead
 
 
@@ -63,8 +63,9 @@ class PFHead(SFHead):
                 ``gt_edge_map`` (the pipeline lacks ``GenerateBoundary``).
         """
         losses = super().loss(inputs, batch_data_samples, train_cfg)
-        losses.update(self.loss_by_edges(
-            [inputs[i] for i in self.edge_index], batch_data_samples))
+        losses.update(
+            self.loss_by_edges([inputs[i] for i in self.edge_index],
+                               batch_data_samples))
         return losses
 
     def loss_by_edges(self, edge_logits: Sequence[Tensor],
@@ -84,8 +85,12 @@ class PFHead(SFHead):
             [ds.gt_edge_map.data for ds in batch_data_samples]).squeeze(1)
         losses = {}
         for i, logits in zip(self.edge_index, edge_logits):
-            logits = resize(logits, size=target.shape[1:], mode='bilinear',
-                            align_corners=True, warning=False)
+            logits = resize(
+                logits,
+                size=target.shape[1:],
+                mode='bilinear',
+                align_corners=True,
+                warning=False)
             level = i - self.edge_index[0]
             losses[f'{self.loss_edge.loss_name}_l{level}'] = self.loss_edge(
                 logits, target)

@@ -1,11 +1,10 @@
 """ASPP head that also returns its pre-classifier feature (ISDNet context)."""
 from typing import List, Tuple
 
-from torch import Tensor
-
 from mmseg.models.decode_heads.aspp_head import ASPPHead
 from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, SampleList
+from torch import Tensor
 
 
 @MODELS.register_module()
@@ -23,8 +22,8 @@ class RefineASPPHead(ASPPHead):
             ``in_channels``, ``channels``, ...).
     """
 
-    def forward_with_context(
-            self, inputs: List[Tensor]) -> Tuple[Tensor, Tensor]:
+    def forward_with_context(self,
+                             inputs: List[Tensor]) -> Tuple[Tensor, Tensor]:
         """Logits and context feature.
 
         Args:

@@ -3,11 +3,11 @@ from typing import Sequence
 
 import torch
 from mmcv.cnn import ConvModule
-from torch import Tensor
-
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
+from torch import Tensor
+
 from ..utils.label_check import LabelCheckMixin
 
 
@@ -51,16 +51,23 @@ class SFHead(LabelCheckMixin, BaseDecodeHead):
             align_corners=align_corners,
             **kwargs)
         self.fusion_conv = ConvModule(
-            sum(self.in_channels), channels, 3, padding=1,
-            conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg,
+            sum(self.in_channels),
+            channels,
+            3,
+            padding=1,
+            conv_cfg=self.conv_cfg,
+            norm_cfg=self.norm_cfg,
             act_cfg=self.act_cfg)
 
     def forward(self, inputs: Sequence[Tensor]) -> Tensor:
         feats = self._transform_inputs(inputs)
         size = feats[0].shape[2:]
         feats = [feats[0]] + [
-            resize(f, size=size, mode='bilinear', align_corners=True,
-                   warning=False)
-            for f in feats[1:]
+            resize(
+                f,
+                size=size,
+                mode='bilinear',
+                align_corners=True,
+                warning=False) for f in feats[1:]
         ]
         return self.cls_seg(self.fusion_conv(torch.cat(feats, dim=1)))

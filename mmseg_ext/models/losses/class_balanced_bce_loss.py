@@ -2,9 +2,8 @@
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torch import Tensor
-
 from mmseg.registry import MODELS
+from torch import Tensor
 
 
 def class_balanced_bce(logits: Tensor, target: Tensor) -> Tensor:

@@ -4,13 +4,12 @@ from typing import Optional
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmseg.registry import MODELS
 from torch import Tensor
 
-from mmseg.registry import MODELS
 
-
-def ohem_keep_mask(logits: Tensor, label: Tensor, thresh: float,
-                   min_kept: int, ignore_index: int) -> Tensor:
+def ohem_keep_mask(logits: Tensor, label: Tensor, thresh: float, min_kept: int,
+                   ignore_index: int) -> Tensor:
     """Pixels the official OHEM keeps.
 
     Reproduces ``OhemCrossEntropy2dTensor`` (lxtGH/SFSegNets ``loss.py``):
@@ -38,8 +37,8 @@ def ohem_keep_mask(logits: Tensor, label: Tensor, thresh: float,
         safe = label.masked_fill(~valid, 0).long()
         label_prob = prob.gather(1, safe.unsqueeze(1)).squeeze(1)
         label_prob = label_prob.masked_fill(~valid, 1.0)
-        threshold = torch.as_tensor(thresh, dtype=label_prob.dtype,
-                                    device=label_prob.device)
+        threshold = torch.as_tensor(
+            thresh, dtype=label_prob.dtype, device=label_prob.device)
         if min_kept > 0:
             kth = label_prob.flatten().kthvalue(
                 min(label_prob.numel(), min_kept)).values

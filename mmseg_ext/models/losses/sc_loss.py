@@ -2,12 +2,12 @@
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmseg.registry import MODELS
 from torch import Tensor
 
-from mmseg.registry import MODELS
 
-
-def class_presence(label: Tensor, num_classes: int,
+def class_presence(label: Tensor,
+                   num_classes: int,
                    ignore_index: int = 255) -> Tensor:
     """Which classes occur in each label map.
 
@@ -31,8 +31,7 @@ def class_presence(label: Tensor, num_classes: int,
     # scatter 1 at every valid id; invalid pixels write into a dropped slot
     index = torch.where(valid, flat, torch.full_like(flat, num_classes))
     hit = torch.zeros(
-        flat.size(0), num_classes + 1, dtype=torch.float32,
-        device=flat.device)
+        flat.size(0), num_classes + 1, dtype=torch.float32, device=flat.device)
     hit.scatter_(1, index, 1.0)
     return hit[:, :num_classes].contiguous()
 

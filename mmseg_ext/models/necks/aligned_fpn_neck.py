@@ -5,10 +5,9 @@ import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
-from torch import Tensor
-
 from mmseg.models.decode_heads.psp_head import PPM
 from mmseg.utils import ConfigType, OptConfigType
+from torch import Tensor
 
 
 class AlignedFPNNeck(BaseModule):
@@ -58,21 +57,40 @@ class AlignedFPNNeck(BaseModule):
         self.in_channels = list(in_channels)
         self.channels = channels
         top = self.in_channels[-1]
-        self.ppm = PPM(pool_scales, top, channels, conv_cfg=None,
-                       norm_cfg=norm_cfg, act_cfg=None, align_corners=True)
+        self.ppm = PPM(
+            pool_scales,
+            top,
+            channels,
+            conv_cfg=None,
+            norm_cfg=norm_cfg,
+            act_cfg=None,
+            align_corners=True)
         self.ppm_bottleneck = nn.Sequential(
-            ConvModule(top + len(pool_scales) * channels, channels, 1,
-                       norm_cfg=norm_cfg, act_cfg=act_cfg),
-            nn.Dropout2d(ppm_dropout))
+            ConvModule(
+                top + len(pool_scales) * channels,
+                channels,
+                1,
+                norm_cfg=norm_cfg,
+                act_cfg=act_cfg), nn.Dropout2d(ppm_dropout))
         self.lateral_convs = nn.ModuleList()
         self.fpn_convs = nn.ModuleList()
         for width in self.in_channels[:-1]:
             self.lateral_convs.append(
-                ConvModule(width, channels, 1, bias=True, norm_cfg=norm_cfg,
-                           act_cfg=act_cfg))
+                ConvModule(
+                    width,
+                    channels,
+                    1,
+                    bias=True,
+                    norm_cfg=norm_cfg,
+                    act_cfg=act_cfg))
             self.fpn_convs.append(
-                ConvModule(channels, channels, 3, padding=1,
-                           norm_cfg=norm_cfg, act_cfg=act_cfg))
+                ConvModule(
+                    channels,
+                    channels,
+                    3,
+                    padding=1,
+                    norm_cfg=norm_cfg,
+                    act_cfg=act_cfg))
 
     def align(self, level: int, lateral: Tensor,
               coarse: Tensor) -> Tuple[Tensor, Optional[Tensor]]:
@@ -83,8 +101,9 @@ class AlignedFPNNeck(BaseModule):
         """
         raise NotImplementedError
 
-    def top_down(self, inputs: Sequence[Tensor]
-                 ) -> Tuple[List[Tensor], List[Tensor], List[Tensor]]:
+    def top_down(
+        self, inputs: Sequence[Tensor]
+    ) -> Tuple[List[Tensor], List[Tensor], List[Tensor]]:
         """Run the PPM and the top-down path.
 
         Returns three lists, fine to coarse: the L output maps (``fpn_out`` of

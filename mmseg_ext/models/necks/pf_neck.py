@@ -6,11 +6,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 from mmcv.ops import point_sample
-from torch import Tensor
-
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, OptConfigType
+from torch import Tensor
+
 from ..utils.point_flow_ops import (coarse_to_fine_indices,
                                     point_affinity_fuse, scatter_points,
                                     topk_grid_points)
@@ -36,12 +36,16 @@ class PointMatcher(nn.Module):
 
     def __init__(self, channels: int, kernel_size: int = 3):
         super().__init__()
-        self.match_conv = nn.Conv2d(channels * 2, 1, kernel_size,
-                                    padding=kernel_size // 2)
+        self.match_conv = nn.Conv2d(
+            channels * 2, 1, kernel_size, padding=kernel_size // 2)
 
     def forward(self, coarse: Tensor, fine: Tensor) -> Tensor:
-        fine = resize(fine, size=coarse.shape[2:], mode='bilinear',
-                      align_corners=True, warning=False)
+        fine = resize(
+            fine,
+            size=coarse.shape[2:],
+            mode='bilinear',
+            align_corners=True,
+            warning=False)
         return torch.sigmoid(self.match_conv(torch.cat([coarse, fine], dim=1)))
 
 
@@ -101,17 +105,26 @@ class PointFlowModule(nn.Module):
         self.down_l = nn.Conv2d(in_channels, match_dim, 1)
         self.point_matcher = PointMatcher(match_dim)
         self.edge_final = nn.Sequential(
-            ConvModule(in_channels, in_channels, 3, padding=1, bias=False,
-                       norm_cfg=norm_cfg, act_cfg=dict(type='ReLU')),
+            ConvModule(
+                in_channels,
+                in_channels,
+                3,
+                padding=1,
+                bias=False,
+                norm_cfg=norm_cfg,
+                act_cfg=dict(type='ReLU')),
             nn.Conv2d(in_channels, 1, 3, padding=1, bias=False))
 
     def forward(self, coarse: Tensor, fine: Tensor) -> Tuple[Tensor, Tensor]:
         coarse_size, fine_size = coarse.shape[2:], fine.shape[2:]
         certainty = self.point_matcher(self.down_h(coarse), self.down_l(fine))
 
-        avg_grid = resize(F.adaptive_avg_pool2d(certainty, self.avgpool_size),
-                          size=coarse_size, mode='bilinear',
-                          align_corners=True, warning=False)
+        avg_grid = resize(
+            F.adaptive_avg_pool2d(certainty, self.avgpool_size),
+            size=coarse_size,
+            mode='bilinear',
+            align_corners=True,
+            warning=False)
         edge_pred = self.edge_final(coarse - coarse * avg_grid)
         edge_idx, edge_coords = topk_grid_points(edge_pred, self.edge_points)
         edge_fused = point_affinity_fuse(
@@ -119,10 +132,15 @@ class PointFlowModule(nn.Module):
 
         max_grid, max_idx = F.adaptive_max_pool2d(
             certainty, self.maxpool_size, return_indices=True)
-        max_grid = resize(max_grid, size=coarse_size, mode='bilinear',
-                          align_corners=True, warning=False)
+        max_grid = resize(
+            max_grid,
+            size=coarse_size,
+            mode='bilinear',
+            align_corners=True,
+            warning=False)
         boosted = coarse + max_grid * coarse
-        max_idx = max_idx.flatten(1)  # (N, s*s) into h*w, same for all channels
+        max_idx = max_idx.flatten(
+            1)  # (N, s*s) into h*w, same for all channels
         fine_max_idx = coarse_to_fine_indices(max_idx, coarse_size, fine_size)
         max_fused = point_affinity_fuse(
             _gather(boosted, max_idx), _gather(fine, fine_max_idx))

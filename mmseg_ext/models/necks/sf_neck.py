@@ -3,11 +3,11 @@ from typing import Sequence, Tuple
 
 import torch
 import torch.nn as nn
-from torch import Tensor
-
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, OptConfigType
+from torch import Tensor
+
 from ..utils.flow_warp import flow_warp
 from .aligned_fpn_neck import AlignedFPNNeck
 
@@ -42,7 +42,9 @@ class FAM(nn.Module):
         size = fine.shape[2:]
         fine_red = self.down_l(fine)
         coarse_red = resize(
-            self.down_h(coarse), size=size, mode='bilinear',
+            self.down_h(coarse),
+            size=size,
+            mode='bilinear',
             align_corners=True,
             warning=False)
         flow = self.flow_make(torch.cat([coarse_red, fine_red], dim=1))

@@ -3,12 +3,11 @@ branch on the full-resolution image."""
 from typing import List, Optional
 
 import torch.nn.functional as F
-from torch import Tensor
-
 from mmseg.models.segmentors.encoder_decoder import EncoderDecoder
 from mmseg.registry import MODELS
 from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig,
                          OptSampleList, SampleList, add_prefix)
+from torch import Tensor
 
 
 @MODELS.register_module()
@@ -118,9 +117,10 @@ class ISDNetEncoderDecoder(EncoderDecoder):
         loss_decode, context = self.decode_head.loss_with_context(
             x, data_samples, self.train_cfg)
         losses = add_prefix(loss_decode, 'decode')
-        losses.update(add_prefix(
-            self.refine_head.loss(inputs, context, data_samples,
-                                  self.train_cfg), 'refine'))
+        losses.update(
+            add_prefix(
+                self.refine_head.loss(inputs, context, data_samples,
+                                      self.train_cfg), 'refine'))
         if self.with_auxiliary_head:
             losses.update(self._auxiliary_head_forward_train(x, data_samples))
         return losses

@@ -6,6 +6,6 @@ from .point_flow_ops import (coarse_to_fine_indices, point_affinity_fuse,
 
 __all__ = [
     'base_grid', 'check_seg_labels', 'coarse_to_fine_indices', 'flow_warp',
-    'laplacian_pyramid', 'laplacian_residual_input',
-    'point_affinity_fuse', 'scatter_points', 'topk_grid_points'
+    'laplacian_pyramid', 'laplacian_residual_input', 'point_affinity_fuse',
+    'scatter_points', 'topk_grid_points'
 ]

@@ -41,15 +41,19 @@ def flow_warp(feature: Tensor, flow: Tensor, size: Sequence[int]) -> Tensor:
     out_h, out_w = int(size[0]), int(size[1])
     n = feature.shape[0]
     if flow.dim() != 4 or tuple(flow.shape) != (n, 2, out_h, out_w):
-        raise ValueError(
-            f'flow must have shape (N, 2, H_out, W_out) = '
-            f'{(n, 2, out_h, out_w)}, got {tuple(flow.shape)}')
+        raise ValueError(f'flow must have shape (N, 2, H_out, W_out) = '
+                         f'{(n, 2, out_h, out_w)}, got {tuple(flow.shape)}')
     grid = base_grid(out_h, out_w, feature)
-    norm = torch.tensor([out_w, out_h], dtype=feature.dtype,
+    norm = torch.tensor([out_w, out_h],
+                        dtype=feature.dtype,
                         device=feature.device)
     grid = grid + flow.permute(0, 2, 3, 1).to(feature.dtype) / norm
-    return F.grid_sample(feature, grid, mode='bilinear', padding_mode='zeros',
-                         align_corners=True)
+    return F.grid_sample(
+        feature,
+        grid,
+        mode='bilinear',
+        padding_mode='zeros',
+        align_corners=True)
 
 
 def base_grid(out_h: int, out_w: int, like: Tensor) -> Tensor:

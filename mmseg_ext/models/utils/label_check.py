@@ -2,10 +2,9 @@
 from typing import Sequence
 
 import torch
-from torch import Tensor
-
 from mmseg.structures import SegDataSample
 from mmseg.utils import ConfigType, SampleList
+from torch import Tensor
 
 
 def check_seg_labels(batch_data_samples: Sequence[SegDataSample],

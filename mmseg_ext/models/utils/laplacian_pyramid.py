@@ -9,9 +9,7 @@ from torch import Tensor
 _BINOMIAL_1D = (1., 4., 6., 4., 1.)
 
 
-def gauss_kernel(channels: int,
-                 device=None,
-                 dtype=None) -> Tensor:
+def gauss_kernel(channels: int, device=None, dtype=None) -> Tensor:
     """Depthwise 5x5 binomial (Gaussian) kernel, normalised to sum 1.
 
     ``Lap_Pyramid_Conv.gauss_kernel`` of the official ISDNet
@@ -31,8 +29,9 @@ def gauss_kernel(channels: int,
     """
     k1d = torch.tensor(_BINOMIAL_1D, device=device, dtype=torch.float64)
     k2d = torch.outer(k1d, k1d) / 256.
-    return k2d.to(dtype or torch.get_default_dtype()).expand(
-        channels, 1, 5, 5).contiguous()
+    return k2d.to(dtype
+                  or torch.get_default_dtype()).expand(channels, 1, 5,
+                                                       5).contiguous()
 
 
 def conv_gauss(img: Tensor, scale: float = 1.0) -> Tensor:
@@ -179,7 +178,9 @@ def laplacian_residual_input(img: Tensor, num_high: int = 2) -> Tensor:
     """
     residuals = laplacian_pyramid(img, num_high)
     size = residuals[0].shape[2:]
-    return torch.cat([residuals[0]] + [
-        F.interpolate(r, size=size, mode='bilinear', align_corners=False)
-        for r in residuals[1:]
-    ], dim=1)
+    return torch.cat(
+        [residuals[0]] + [
+            F.interpolate(r, size=size, mode='bilinear', align_corners=False)
+            for r in residuals[1:]
+        ],
+        dim=1)

@@ -16,7 +16,8 @@ import torch
 from torch import Tensor
 
 
-def topk_grid_points(score_map: Tensor, num_points: int) -> Tuple[Tensor, Tensor]:
+def topk_grid_points(score_map: Tensor,
+                     num_points: int) -> Tuple[Tensor, Tensor]:
     """The ``num_points`` highest-scoring cells of a grid, as indices and centres.
 
     Official ``get_uncertain_point_coords_on_grid``: ``torch.topk`` over the
@@ -43,10 +44,11 @@ def topk_grid_points(score_map: Tensor, num_points: int) -> Tuple[Tensor, Tensor
     n, _, h, w = score_map.shape
     num_points = min(h * w, num_points)
     indices = torch.topk(score_map.view(n, h * w), k=num_points, dim=1)[1]
-    coords = torch.empty(n, num_points, 2, dtype=torch.float,
-                         device=score_map.device)
+    coords = torch.empty(
+        n, num_points, 2, dtype=torch.float, device=score_map.device)
     coords[:, :, 0] = 1.0 / w / 2.0 + (indices % w).to(torch.float) * (1.0 / w)
-    coords[:, :, 1] = 1.0 / h / 2.0 + (indices // w).to(torch.float) * (1.0 / h)
+    coords[:, :,
+           1] = 1.0 / h / 2.0 + (indices // w).to(torch.float) * (1.0 / h)
     return indices, coords
 
 
