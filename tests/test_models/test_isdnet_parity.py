@@ -43,6 +43,17 @@ DEEPGLOBE_CFG = osp.join(ROOT, 'configs', 'isdnet',
 BN = dict(type='BN', requires_grad=True)
 TOL = 1e-5
 
+
+def rel_tol(ref):
+    """``TOL`` relative to the reference's magnitude.
+
+    The ImageNet-initialised STDC features reach |x| ~ 12 after 16 layers;
+    oneDNN picks different convolution kernels per CPU (AVX2 / AVX-512), which
+    changes float32 rounding at the 1e-6 relative level (1.05e-5 absolute on
+    an AVX-512 Xeon against a fixture made on another CPU).
+    """
+    return TOL * max(1.0, float(ref.abs().max()))
+
 conv = load_tool('tools/model_converters/isdnet2mmseg.py')
 
 
@@ -169,8 +180,10 @@ def test_shallow_net_imagenet_init_parity(golden, tmp_path, layout):
     gold = golden['shallow_imagenet']
     with torch.no_grad():
         f8, f16 = net(gold['input'])
-    assert max_abs_diff('shallow feat8', f8, gold['feat8']) <= TOL
-    assert max_abs_diff('shallow feat16', f16, gold['feat16']) <= TOL
+    assert max_abs_diff('shallow feat8', f8, gold['feat8']) <= rel_tol(
+        gold['feat8'])
+    assert max_abs_diff('shallow feat16', f16, gold['feat16']) <= rel_tol(
+        gold['feat16'])
 
 
 def test_converter_stdc_imagenet_matches_model_init(golden, tmp_path):
@@ -186,7 +199,8 @@ def test_converter_stdc_imagenet_matches_model_init(golden, tmp_path):
     gold = golden['shallow_imagenet']
     with torch.no_grad():
         f8, f16 = net(gold['input'])
-    assert max_abs_diff('converted feat16', f16, gold['feat16']) <= TOL
+    assert max_abs_diff('converted feat16', f16,
+                        gold['feat16']) <= rel_tol(gold['feat16'])
 
 
 # ----------------------------------------------------------- ISDHead ----
