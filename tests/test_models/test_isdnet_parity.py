@@ -54,6 +54,7 @@ def rel_tol(ref):
     """
     return TOL * max(1.0, float(ref.abs().max()))
 
+
 conv = load_tool('tools/model_converters/isdnet2mmseg.py')
 
 
@@ -180,10 +181,10 @@ def test_shallow_net_imagenet_init_parity(golden, tmp_path, layout):
     gold = golden['shallow_imagenet']
     with torch.no_grad():
         f8, f16 = net(gold['input'])
-    assert max_abs_diff('shallow feat8', f8, gold['feat8']) <= rel_tol(
-        gold['feat8'])
-    assert max_abs_diff('shallow feat16', f16, gold['feat16']) <= rel_tol(
-        gold['feat16'])
+    assert max_abs_diff('shallow feat8', f8,
+                        gold['feat8']) <= rel_tol(gold['feat8'])
+    assert max_abs_diff('shallow feat16', f16,
+                        gold['feat16']) <= rel_tol(gold['feat16'])
 
 
 def test_converter_stdc_imagenet_matches_model_init(golden, tmp_path):
