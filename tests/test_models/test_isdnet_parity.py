@@ -1,8 +1,7 @@
 """Numerical parity of our ISDNet with the official cedricgsh/ISDNet code.
 
-``tests/data/isdnet_golden.pth`` was produced outside this repository by the
-official modules (commit 7341335; mmcv 1.x imports stubbed, SyncBN -> BN,
-the Gaussian kernel built on CPU), float32, eval mode:
+``tests/data/isdnet_golden.pth`` holds outputs of the official modules
+(commit 7341335; CPU float32, eval mode, one torch thread):
 
 * ``lap``: ``Lap_Pyramid_Conv.pyramid_decom`` on even, odd, tiny (5x7) and
   3-level inputs;
@@ -16,15 +15,23 @@ the Gaussian kernel built on CPU), float32, eval mode:
 * ``full``: the official ``EncoderDecoderRefine.encode_decode`` (nearest x4
   downsample, ResNet-18-V1c, ``RefineASPPHead``, ``ISDHead``, final resize).
 
-Weights are not stored: :func:`det_fill` regenerates them (RNG-free) in the
-official key order recorded in the fixture, BN statistics included; aliases
-(the official ``stdc_net.x*`` keys) share their ``features`` tensor. Our
-modules receive them through ``tools/model_converters/isdnet2mmseg.py``.
+Weights are not stored: :func:`mmseg_ext.testing.golden.isdnet.det_fill`
+regenerates them (RNG-free) in the official key order recorded in the
+fixture, BN statistics included; aliases (the official ``stdc_net.x*`` keys)
+share their ``features`` tensor. Our modules receive them through
+``tools/model_converters/isdnet2mmseg.py``.
+
+:mod:`mmseg_ext.testing.golden.isdnet` rebuilds the fixture (tensor-equal)
+from a checkout of the official repository given in ``ISDNET_ROOT`` (not on
+``PYTHONPATH``: its package is also named ``mmseg``)::
+
+    ISDNET_ROOT=/path/to/ISDNet python tools/misc/make_golden.py isdnet \\
+        --out tests/data/isdnet_golden.pth
+
 Measured: RAF, shallow net, ASPP and both extra losses 0.0; the pyramid and
 what follows it <= 2.4e-7 (separable blur instead of a depthwise conv2d).
 """
 import functools
-import math
 import os.path as osp
 from collections import OrderedDict
 
@@ -35,6 +42,7 @@ from conftest import load_tool, max_abs_diff
 from mmseg_ext.models.backbones.stdc_shallow_net import STDCShallowNet
 from mmseg_ext.models.decode_heads.isd_head import ISDHead, RelationAwareFusion
 from mmseg_ext.models.utils.laplacian_pyramid import laplacian_pyramid
+from mmseg_ext.testing.golden.isdnet import official_state_dict
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 GOLDEN = osp.join(ROOT, 'tests', 'data', 'isdnet_golden.pth')
@@ -64,52 +72,6 @@ def golden():
 
 
 pytestmark = pytest.mark.usefixtures('one_thread')
-
-
-def det_fill(shape, salt, kind):
-    """RNG-free weights, identical to the ones the fixture was made with."""
-    n = math.prod(shape)
-    base = torch.sin(
-        torch.arange(n, dtype=torch.float64) * 0.7548776662 +
-        salt * 1.3247179572 + 0.5)
-    scale = {
-        'conv': lambda: base * math.sqrt(2.0 / (n // shape[0])),
-        'linear': lambda: base * math.sqrt(1.0 / shape[1]),
-        'bias': lambda: base * 0.1,
-        'gate': lambda: 0.5 + 0.25 * base,
-        'bn_weight': lambda: 1.0 + 0.2 * base,
-        'bn_bias': lambda: 0.1 * base,
-        'running_mean': lambda: 0.1 * base,
-        'running_var': lambda: 1.0 + 0.5 * base,
-    }
-    return scale[kind]().to(torch.float32).reshape(shape)
-
-
-def _kind(key, shapes):
-    leaf = key.rsplit('.', 1)[-1]
-    if leaf in ('running_mean', 'running_var'):
-        return leaf
-    if '.' in key and key.rsplit('.', 1)[0] + '.running_mean' in shapes:
-        return 'bn_weight' if leaf == 'weight' else 'bn_bias'
-    return {
-        4: 'conv',
-        2: 'linear'
-    }.get(len(shapes[key]), 'gate' if leaf in ('g1', 'g2') else 'bias')
-
-
-def official_state_dict(case):
-    """Rebuild the official-layout weights of a fixture case."""
-    shapes = case['shapes']
-    aliases = case.get('aliases', {})
-    sd = OrderedDict()
-    for salt, key in enumerate(case['keys']):
-        if key in aliases:
-            sd[key] = sd[aliases[key]]
-        elif key.endswith('num_batches_tracked'):
-            sd[key] = torch.tensor(0, dtype=torch.long)
-        else:
-            sd[key] = det_fill(tuple(shapes[key]), salt, _kind(key, shapes))
-    return sd
 
 
 def _strip(sd, prefix):
