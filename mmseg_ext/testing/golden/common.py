@@ -14,14 +14,16 @@ Everything random comes from one ``torch.Generator`` with a fixed seed, and
 the forwards run on one intra-op thread, so two builds give tensor-equal
 files.
 """
+import functools
 import importlib
 import importlib.util
 import math
 import os.path as osp
 import sys
 import types
-from contextlib import contextmanager
-from typing import Callable, Dict, Iterator, Optional
+from contextlib import ExitStack, contextmanager
+from typing import Callable, Dict, Iterator, Optional, Sequence
+from unittest import mock
 
 import torch
 import torch.nn as nn
@@ -159,6 +161,32 @@ class OfficialCode:
                 root = osp.dirname(root)
             self.root = root
         return module
+
+
+@contextmanager
+def bn_and_no_pretrained(code: OfficialCode,
+                         depths: Sequence[int]) -> Iterator[None]:
+    """SFSegNets / PFSegNets model code as a CPU fixture build needs it.
+
+    ``cfg.MODEL.BNFUNC`` (``config.py``) is ``torch.nn.BatchNorm2d``, what
+    ``config.assert_and_infer_cfg`` sets without ``--syncbn``; the
+    ``network.resnet_d.resnet<depth>`` constructors are called with
+    ``pretrained=False`` (the ImageNet files under ``./pretrained_models``
+    they would load are overwritten by the fixture's weights anyway).
+    """
+    config = code.import_module('config')
+    resnet_d = code.import_module('network.resnet_d')
+    with ExitStack() as stack:
+        stack.enter_context(
+            mock.patch.dict(config.cfg.MODEL, {'BNFUNC': nn.BatchNorm2d}))
+        for depth in depths:
+            name = f'resnet{depth}'
+            stack.enter_context(
+                mock.patch.object(
+                    resnet_d, name,
+                    functools.partial(
+                        getattr(resnet_d, name), pretrained=False)))
+        yield
 
 
 @contextmanager

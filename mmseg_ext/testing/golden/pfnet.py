@@ -32,21 +32,18 @@ statistics, official key layout) holds
   --avgpool_size 9 --edge_points 128``).
 
 Stand-ins (only inside :func:`build`): ``apex`` (:func:`~.common.apex_stub`)
-if it is not installed; ``cfg.MODEL.BNFUNC`` set to ``torch.nn.BatchNorm2d``
-(what ``config.assert_and_infer_cfg`` sets without ``--syncbn``); the
-``network.resnet_d.resnet*`` constructors called with ``pretrained=False``;
-``Tensor.cuda()`` / ``Module.cuda()`` as the identity
-(:func:`~.common.cuda_calls_on_cpu`: the loss moves its inputs to the GPU
-unconditionally; the fixture is computed on CPU).
+if it is not installed; plain BN and no ImageNet files
+(:func:`~.common.bn_and_no_pretrained`); ``Tensor.cuda()`` /
+``Module.cuda()`` as the identity (:func:`~.common.cuda_calls_on_cpu`: the
+loss moves its inputs to the GPU unconditionally; the fixture is computed on
+CPU).
 """
-import functools
-from unittest import mock
-
 import torch
 import torch.nn as nn
 
-from .common import (OfficialCode, apex_stub, cuda_calls_on_cpu, key_shapes,
-                     one_thread, randn, randomize_, save_golden)
+from .common import (OfficialCode, apex_stub, bn_and_no_pretrained,
+                     cuda_calls_on_cpu, key_shapes, one_thread, randn,
+                     randomize_, save_golden)
 
 REPO, COMMIT = 'lxtGH/PFSegNets', 'e613a59'
 SEED = 20210619  # CVPR 2021
@@ -127,22 +124,11 @@ def build(out_path: str, seed: int = SEED) -> None:
     """
     with OfficialCode(REPO, COMMIT, 'pfnet', {'apex': apex_stub}) as code, \
             one_thread(), cuda_calls_on_cpu():
-        config = code.import_module('config')
         pfnet = code.import_module(
             'network.pointflow_resnet_with_max_avg_pool')
         point_flow = code.import_module('network.nn.point_flow')
-        resnet_d = code.import_module('network.resnet_d')
         loss = code.import_module('loss')
-        no_download = [
-            mock.patch.object(
-                resnet_d, f'resnet{depth}',
-                functools.partial(
-                    getattr(resnet_d, f'resnet{depth}'), pretrained=False))
-            for depth in (50, 101)
-        ]
-        with mock.patch.dict(config.cfg.MODEL,
-                             {'BNFUNC': nn.BatchNorm2d}), \
-                no_download[0], no_download[1]:
+        with bn_and_no_pretrained(code, (50, 101)):
             gen = torch.Generator().manual_seed(seed)
             golden = _point_flow(point_flow, gen)
             golden.update(_head(pfnet, gen))

@@ -25,21 +25,16 @@ The fixture (CPU, float32, eval mode, official key layout) holds
   R-101 (``DeepR50_SF_deeply`` / ``DeepR101_SF_deeply``) networks.
 
 Stand-ins (only inside :func:`build`): ``apex`` (:func:`~.common.apex_stub`)
-if it is not installed; ``cfg.MODEL.BNFUNC`` set to ``torch.nn.BatchNorm2d``
-(what ``config.assert_and_infer_cfg`` sets without ``--syncbn``); the
-``network.resnet_d.resnet*`` constructors called with ``pretrained=False``
-(the ImageNet files they would load are overwritten by the fixture's weights
-anyway).
+if it is not installed; plain BN and no ImageNet files
+(:func:`~.common.bn_and_no_pretrained`).
 """
-import functools
 import math
-from unittest import mock
 
 import torch
 import torch.nn as nn
 
-from .common import (OfficialCode, apex_stub, key_shapes, one_thread, randn,
-                     randomize_, save_golden, uniform_)
+from .common import (OfficialCode, apex_stub, bn_and_no_pretrained, key_shapes,
+                     one_thread, randn, randomize_, save_golden, uniform_)
 
 REPO, COMMIT = 'lxtGH/SFSegNets', 'ba475ba'
 SEED = 20200823  # ECCV 2020
@@ -185,20 +180,9 @@ def build(out_path: str, seed: int = SEED) -> None:
     """
     with OfficialCode(REPO, COMMIT, 'sfnet', {'apex': apex_stub}) as code, \
             one_thread():
-        config = code.import_module('config')
         sfnet = code.import_module('network.sfnet_resnet')
         operators = code.import_module('network.nn.operators')
-        resnet_d = code.import_module('network.resnet_d')
-        no_download = [
-            mock.patch.object(
-                resnet_d, f'resnet{depth}',
-                functools.partial(
-                    getattr(resnet_d, f'resnet{depth}'), pretrained=False))
-            for depth in (18, 50, 101)
-        ]
-        with mock.patch.dict(config.cfg.MODEL,
-                             {'BNFUNC': nn.BatchNorm2d}), \
-                no_download[0], no_download[1], no_download[2]:
+        with bn_and_no_pretrained(code, (18, 50, 101)):
             gen = torch.Generator().manual_seed(seed)
             r18_dsn = sfnet.AlignNetResNet(
                 19,
