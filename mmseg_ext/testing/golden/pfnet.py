@@ -115,8 +115,9 @@ def build(out_path: str, seed: int = SEED) -> None:
 
     Args:
         out_path (str): Where to write (atomically).
-        seed (int): Seed of the ``torch.Generator`` all random weights,
-            inputs and targets are drawn from.
+        seed (int | str): Seed of the ``torch.Generator`` all random
+            weights, inputs and targets are drawn from (a string from
+            ``make_golden.py --opt seed=N`` is converted).
 
     Raises:
         ImportError: If the official code is not importable (the message
@@ -129,7 +130,7 @@ def build(out_path: str, seed: int = SEED) -> None:
         point_flow = code.import_module('network.nn.point_flow')
         loss = code.import_module('loss')
         with bn_and_no_pretrained(code, (50, 101)):
-            gen = torch.Generator().manual_seed(seed)
+            gen = torch.Generator().manual_seed(int(seed))
             golden = _point_flow(point_flow, gen)
             golden.update(_head(pfnet, gen))
             golden.update(_edge_loss(loss, gen))

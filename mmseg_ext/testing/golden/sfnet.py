@@ -171,8 +171,9 @@ def build(out_path: str, seed: int = SEED) -> None:
 
     Args:
         out_path (str): Where to write (atomically).
-        seed (int): Seed of the ``torch.Generator`` all random weights and
-            inputs are drawn from.
+        seed (int | str): Seed of the ``torch.Generator`` all random
+            weights and inputs are drawn from (a string from
+            ``make_golden.py --opt seed=N`` is converted).
 
     Raises:
         ImportError: If the official code is not importable (the message
@@ -183,7 +184,7 @@ def build(out_path: str, seed: int = SEED) -> None:
         sfnet = code.import_module('network.sfnet_resnet')
         operators = code.import_module('network.nn.operators')
         with bn_and_no_pretrained(code, (18, 50, 101)):
-            gen = torch.Generator().manual_seed(seed)
+            gen = torch.Generator().manual_seed(int(seed))
             r18_dsn = sfnet.AlignNetResNet(
                 19,
                 trunk='resnet-18-deep',
