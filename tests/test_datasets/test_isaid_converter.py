@@ -4,6 +4,12 @@ The golden file holds, for every output the official PFNet preparation
 (lxtGH/PFSegNets ``tools/split_iSAID.py --patch_width 896 --patch_height 896
 --overlap_area 384`` then ``tools/convert_iSAID_mask2graymask.py``) wrote from
 the same sample, its name and the SHA-256 of its decoded pixels.
+
+Regenerate the golden file (:mod:`mmseg_ext.testing.golden.pfnet_isaid_data`)
+with::
+
+    PYTHONPATH=/path/to/PFSegNets python tools/misc/make_golden.py \\
+        pfnet_isaid_data --out tests/data/pfnet_isaid_data_golden.pth
 """
 import hashlib
 import os

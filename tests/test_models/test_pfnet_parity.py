@@ -1,8 +1,14 @@
-"""Numerical parity of our PFNet modules with the official lxtGH/PFSegNets code.
+"""Numerical parity of our PFNet modules with official lxtGH/PFSegNets code.
 
-``tests/data/pfnet_golden.pth`` was produced by the official code (commit
-e613a59, CPU float32, eval mode, random weights and random BN statistics)
-outside this repository; it holds, in the official key layout:
+``tests/data/pfnet_golden.pth`` is made by the official code (commit
+e613a59, CPU float32, one thread, eval mode, random weights and random BN
+statistics) through :mod:`mmseg_ext.testing.golden.pfnet`; regenerate it
+with::
+
+    PYTHONPATH=/path/to/PFSegNets python tools/misc/make_golden.py pfnet \\
+        --out tests/data/pfnet_golden.pth
+
+It holds, in the official key layout:
 
 * ``pfm``: one ``PointFlowModuleWithMaxAvgpool(32, dim=8, maxpool_size=14,
   avgpool_size=9, edge_points=128)`` run on a 2x pair (coarse 12x12, fine
@@ -14,7 +20,9 @@ outside this repository; it holds, in the official key layout:
   terms on random logits and a boundary target with ignored (255) pixels;
 * ``official_keys``: key -> shape of the official R-50 and R-101 networks.
 
-Our side loads the weights through ``tools/model_converters/pfnet2mmseg.py``.
+The tests run on one thread as the fixture was made (the same float sums:
+max abs diff 0.0). Our side loads the weights through
+``tools/model_converters/pfnet2mmseg.py``.
 """
 import os.path as osp
 
@@ -30,6 +38,8 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 GOLDEN = osp.join(ROOT, 'tests', 'data', 'pfnet_golden.pth')
 CFG_DIR = osp.join(ROOT, 'configs', 'pfnet')
 TOL = 1e-5
+# the order of float sums the fixture was computed with (see docstring)
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 conv = load_tool('tools/model_converters/pfnet2mmseg.py')
 

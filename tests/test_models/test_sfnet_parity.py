@@ -1,8 +1,13 @@
 """Numerical parity of our SFNet modules with official lxtGH/SFSegNets code.
 
-``tests/data/sfnet_golden.pth`` was produced by the official code (commit
-ba475ba, CPU float32, eval mode) outside this repository; it holds inputs,
-official state dicts (official key layout) and outputs of
+``tests/data/sfnet_golden.pth`` is made by the official code (commit
+ba475ba, CPU float32, one thread, eval mode) through
+:mod:`mmseg_ext.testing.golden.sfnet`; regenerate it with::
+
+    PYTHONPATH=/path/to/SFSegNets python tools/misc/make_golden.py sfnet \\
+        --out tests/data/sfnet_golden.pth
+
+It holds inputs, official state dicts (official key layout) and outputs of
 
 * ``fam``: one ``AlignedModule(16, 8)`` on a non-2x size pair (low 13x17,
   high 7x9) and a 2x pair (14x18 / 7x9);
@@ -10,15 +15,18 @@ official state dicts (official key layout) and outputs of
   16, 5 classes, DSN) with random BN statistics on the four levels of a
   100x130 image at output stride 32;
 * ``full_r18_dsn``: the whole R-18 DSN ``AlignNetResNet`` whose weights are
-  not stored but filled by :func:`det_fill` (RNG-free) in key order, run on a
-  65x97 image;
+  not stored but filled by ``det_fill`` (RNG-free) in key order
+  (:func:`~mmseg_ext.testing.golden.sfnet.official_r18_dsn_state_dict`), run
+  on a 65x97 image;
 * ``official_keys``: key -> shape of the official R-18 (DSN), R-50 and R-101
   models.
 
-Our side loads the weights through ``tools/model_converters/sfnet2mmseg.py``.
+The tests run on one thread as the fixture was made (the same float sums:
+max abs diff 0.0 but for the DSN maps, whose conv bias the converter folds
+into the BN). Our side loads the weights through
+``tools/model_converters/sfnet2mmseg.py``.
 """
 import functools
-import math
 import os.path as osp
 import subprocess
 import sys
@@ -32,6 +40,7 @@ from mmseg.utils import register_all_modules
 
 from mmseg_ext.models.decode_heads.sf_head import SFHead
 from mmseg_ext.models.necks.sf_neck import FAM, SFNeck
+from mmseg_ext.testing.golden.sfnet import official_r18_dsn_state_dict
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 GOLDEN = osp.join(ROOT, 'tests', 'data', 'sfnet_golden.pth')
@@ -43,6 +52,8 @@ R18_DSN_CFG = osp.join(CFG_DIR,
 R50_CFG = osp.join(CFG_DIR, 'sfnet_r50-d32_4xb2-50k_cityscapes-512x1024.py')
 R101_CFG = osp.join(CFG_DIR, 'sfnet_r101-d32_4xb2-50k_cityscapes-512x1024.py')
 TOL = 1e-5
+# the order of float sums the fixture was computed with (see docstring)
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 conv = load_tool('tools/model_converters/sfnet2mmseg.py')
 
@@ -50,54 +61,6 @@ conv = load_tool('tools/model_converters/sfnet2mmseg.py')
 @pytest.fixture(scope='module')
 def golden():
     return torch.load(GOLDEN, map_location='cpu', weights_only=True)
-
-
-def det_fill(shape, salt, kind):
-    """RNG-free weights, identical to the ones the fixture was made with."""
-    n = math.prod(shape)
-    base = torch.sin(
-        torch.arange(n, dtype=torch.float64) * 0.7548776662 +
-        salt * 1.3247179572 + 0.5)
-    if kind == 'conv':
-        t = base * math.sqrt(2.0 / (n // shape[0]))
-    elif kind == 'bias':
-        t = base * 0.1
-    elif kind == 'bn_weight':
-        t = 1.0 + 0.2 * base
-    elif kind in ('bn_bias', 'running_mean'):
-        t = 0.1 * base
-    elif kind == 'running_var':
-        t = 1.0 + 0.5 * base
-    else:
-        raise ValueError(kind)
-    return t.to(torch.float32).reshape(shape)
-
-
-def _is_official_bn(key, shapes):
-    """Whether ``key``'s module is a BatchNorm in the official model."""
-    return key.rsplit('.', 1)[0] + '.running_mean' in shapes
-
-
-def official_r18_dsn_state_dict(golden):
-    """Rebuild the official-layout R-18 DSN weights of ``full_r18_dsn``."""
-    shapes = golden['official_keys']['r18_dsn']
-    sd = {}
-    for salt, key in enumerate(golden['full_r18_dsn']['keys']):
-        shape = shapes[key]
-        leaf = key.rsplit('.', 1)[1]
-        if leaf == 'num_batches_tracked':
-            sd[key] = torch.tensor(0, dtype=torch.long)
-            continue
-        if len(shape) == 4:
-            kind = 'conv'
-        elif leaf in ('running_mean', 'running_var'):
-            kind = leaf
-        elif _is_official_bn(key, shapes):
-            kind = 'bn_weight' if leaf == 'weight' else 'bn_bias'
-        else:
-            kind = 'bias'
-        sd[key] = det_fill(shape, salt, kind)
-    return sd
 
 
 def dummy_state_dict(shapes, device='cpu'):

@@ -1,0 +1,8 @@
+"""Builders of the golden fixtures in ``tests/data/``.
+
+Each module ``mmseg_ext.testing.golden.<name>`` exposes
+``build(out_path, **opts)``, which imports the official code (put on
+``PYTHONPATH`` by the user) only when called, and writes
+``tests/data/<name>_golden.pth``. ``tools/misc/make_golden.py <name>`` is the
+command line.
+"""

@@ -1,0 +1,60 @@
+#!/usr/bin/env python
+"""Rebuild a golden fixture of ``tests/data/`` from the official code.
+
+``NAME`` selects ``mmseg_ext.testing.golden.NAME`` (``sfnet``, ``pfnet``,
+``pfnet_isaid_data``, ...), whose ``build(out_path, **opts)`` runs the
+official code of the model; put its checkout on ``PYTHONPATH`` (see the
+module's docstring for the repository, the commit and what else it needs)::
+
+    PYTHONPATH=/path/to/SFSegNets python tools/misc/make_golden.py sfnet \\
+        --out tests/data/sfnet_golden.pth
+    PYTHONPATH=/path/to/PFSegNets python tools/misc/make_golden.py pfnet \\
+        --out tests/data/pfnet_golden.pth
+    PYTHONPATH=/path/to/PFSegNets python tools/misc/make_golden.py \\
+        pfnet_isaid_data --out tests/data/pfnet_isaid_data_golden.pth \\
+        --opt data_root=data/isaid
+
+``--opt KEY=VALUE`` (repeatable) passes a string keyword to ``build``.
+Exit status 1 with the reason on stderr if the official code is missing.
+"""
+import argparse
+import sys
+
+from mmseg_ext.testing.golden.common import build_golden
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Rebuild tests/data/NAME_golden.pth from the official '
+        'code (on PYTHONPATH).')
+    parser.add_argument(
+        'name', help='fixture: sfnet, pfnet, '
+        'pfnet_isaid_data, ...')
+    parser.add_argument('--out', required=True, help='output .pth file')
+    parser.add_argument(
+        '--opt',
+        action='append',
+        default=[],
+        metavar='KEY=VALUE',
+        help='keyword argument of build() (a string)')
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    try:
+        opts = dict(opt.split('=', 1) for opt in args.opt)
+    except ValueError:
+        print(f'--opt takes KEY=VALUE, got {args.opt}', file=sys.stderr)
+        return 2
+    try:
+        build_golden(args.name, args.out, **opts)
+    except ImportError as err:
+        print(f'error: {err}', file=sys.stderr)
+        return 1
+    print(f'wrote {args.out}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
