@@ -288,7 +288,7 @@ def build_golden(name: str, out_path: str, **opts) -> None:
     from mmseg_ext.testing import golden
     names = sorted(
         m.name for m in pkgutil.iter_modules(golden.__path__)
-        if m.name != 'common')
+        if m.name != 'common' and not m.name.startswith('_'))
     if name not in names:
         raise ImportError(f'no golden builder {name!r}; builders: '
                           f'{", ".join(names)}')

@@ -34,7 +34,7 @@ from collections import OrderedDict
 
 import torch
 
-from ._common import one_torch_thread, save_fixture
+from .common import one_thread, save_golden
 
 REPO = 'facebookresearch/GloRe'
 MODULE = 'network.global_reasoning_unit'
@@ -118,7 +118,7 @@ def build(out_path: str) -> None:
         ImportError: If the official GloRe checkout is not on ``PYTHONPATH``.
     """
     official = import_official()
-    with one_torch_thread():
+    with one_thread():
         fixture = OrderedDict(
             (name, make_case(official, *spec)) for name, spec in CASES.items())
-    save_fixture(fixture, out_path)
+    save_golden(fixture, out_path)

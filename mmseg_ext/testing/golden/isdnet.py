@@ -52,8 +52,8 @@ from collections import OrderedDict
 
 import torch
 
-from ._common import one_torch_thread, save_fixture
 from ._isdnet_official import CONFIG, ENV, official_isdnet
+from .common import one_thread, save_golden
 
 LAP_CASES = OrderedDict(
     even=((2, 3, 32, 48), 2),
@@ -285,7 +285,7 @@ def build(out_path: str, official_root: str = None) -> None:
             official files.
     """
     root = official_root or os.environ.get(ENV)
-    with official_isdnet(root) as off, one_torch_thread(), torch.no_grad():
+    with official_isdnet(root) as off, one_thread(), torch.no_grad():
         _cpu_gauss_kernel(off)
         cfg = _model_cfg(root)
         fixture = OrderedDict()
@@ -298,4 +298,4 @@ def build(out_path: str, official_root: str = None) -> None:
         fixture['isd_head'] = isd_head_case(off, cfg,
                                             torch.Generator().manual_seed(3))
         fixture['full'] = full_case(off, cfg, torch.Generator().manual_seed(4))
-    save_fixture(fixture, out_path)
+    save_golden(fixture, out_path)
