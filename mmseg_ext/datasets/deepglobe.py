@@ -41,20 +41,10 @@ class DeepGlobeDataset(ConvertedTilesDataset):
         FileNotFoundError: (at initialisation) if the image folder is
             missing or holds no ``img_suffix`` file, naming the folder.
     """
+    IMG_SUFFIX = '_sat.jpg'
     CONVERTER = 'tools/dataset_converters/deepglobe.py'
     METAINFO = dict(
         classes=('unknown', 'urban', 'agriculture', 'rangeland', 'forest',
                  'water', 'barren'),
         palette=[[0, 0, 0], [0, 255, 255], [255, 255, 0], [255, 0, 255],
                  [0, 255, 0], [0, 0, 255], [255, 255, 255]])
-
-    def __init__(self,
-                 img_suffix: str = '_sat.jpg',
-                 seg_map_suffix: str = '_mask.png',
-                 reduce_zero_label: bool = False,
-                 **kwargs) -> None:
-        super().__init__(
-            img_suffix=img_suffix,
-            seg_map_suffix=seg_map_suffix,
-            reduce_zero_label=reduce_zero_label,
-            **kwargs)
