@@ -13,9 +13,11 @@ hard-links (or copies) the image and writes the converted annotation::
 
 Every output is written under a temporary name in its final folder and
 renamed when complete (:mod:`mmseg_ext.utils.atomic_io`), so an output that
-exists is whole: a re-run skips it.
-The download is only read (hard links add a name to a file's inode; its
-content and times stay as they are).
+exists is whole: a re-run skips it. The download is only read (hard links add
+a name to a file's inode; its content and times stay as they are).
+
+A benchmark describes itself with a :class:`TileLayout`; :func:`convert` is
+:func:`plan_tiles` (lists -> checked :class:`Tile` s) then :func:`lay_out`.
 """
 import argparse
 import os
@@ -166,9 +168,9 @@ def plan_tiles(layout: TileLayout,
         layout (TileLayout): The benchmark's names and folders.
         src (str): The download (see ``layout.source_folder``).
         splits_dir (str): Folder of the published lists.
+        out_dir (str): The output root.
         splits (Sequence[str]): Split names among ``train``, ``val``,
             ``test``. Default: all three.
-        out_dir (str): The output root.
 
     Returns:
         list[Tile]: In list order, split by split.

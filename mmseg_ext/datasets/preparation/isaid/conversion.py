@@ -57,7 +57,7 @@ def convert_pair(pair: Pair,
     Args:
         pair (Pair): The source image and colour mask.
         out_dir (str): ``OUT``; writes ``img_dir/<split>`` and
-            ``ann_dir/<split>`` under it (the folders must exist).
+            ``ann_dir/<split>`` under it (created if missing).
         patch_size (int): Patch side. Default: 896.
         stride (int): Window step. Default: 512.
 
