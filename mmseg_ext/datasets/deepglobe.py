@@ -30,31 +30,16 @@ class DeepGlobeDataset(ConvertedTilesDataset):
     73.3), while mmseg's ``IoUMetric`` averages all seven. Read the
     per-class table to compare.
 
-    Args:
-        img_suffix (str): Image file suffix. Default: ``'_sat.jpg'``.
-        seg_map_suffix (str): Annotation file suffix. Default:
-            ``'_mask.png'``.
-        reduce_zero_label (bool): Default: False (``unknown`` is class 0).
-        **kwargs: Passed to :class:`mmseg.datasets.BaseSegDataset`.
-
-    Raises:
-        FileNotFoundError: (at initialisation) if the image folder is
-            missing or holds no ``img_suffix`` file, naming the folder.
+    Arguments and errors as :class:`ConvertedTilesDataset`, with
+    ``img_suffix='_sat.jpg'``, ``seg_map_suffix='_mask.png'`` and
+    ``reduce_zero_label=False`` (``unknown`` is class 0, trained and
+    evaluated): a missing or empty image folder raises FileNotFoundError
+    naming the folder and the converter.
     """
+    IMG_SUFFIX = '_sat.jpg'
     CONVERTER = 'tools/dataset_converters/deepglobe.py'
     METAINFO = dict(
         classes=('unknown', 'urban', 'agriculture', 'rangeland', 'forest',
                  'water', 'barren'),
         palette=[[0, 0, 0], [0, 255, 255], [255, 255, 0], [255, 0, 255],
                  [0, 255, 0], [0, 0, 255], [255, 255, 255]])
-
-    def __init__(self,
-                 img_suffix: str = '_sat.jpg',
-                 seg_map_suffix: str = '_mask.png',
-                 reduce_zero_label: bool = False,
-                 **kwargs) -> None:
-        super().__init__(
-            img_suffix=img_suffix,
-            seg_map_suffix=seg_map_suffix,
-            reduce_zero_label=reduce_zero_label,
-            **kwargs)

@@ -27,29 +27,13 @@ class InriaAerialDataset(ConvertedTilesDataset):
     The published Inria figure (ISDNet README: 74.39) is the ``building``
     IoU, not the mean over both classes.
 
-    Args:
-        img_suffix (str): Image file suffix. Default: ``'_sat.tif'``.
-        seg_map_suffix (str): Annotation file suffix. Default:
-            ``'_mask.png'``.
-        reduce_zero_label (bool): Default: False.
-        **kwargs: Passed to :class:`mmseg.datasets.BaseSegDataset`.
-
-    Raises:
-        FileNotFoundError: (at initialisation) if the image folder is
-            missing or holds no ``img_suffix`` file, naming the folder.
+    Arguments and errors as :class:`ConvertedTilesDataset`, with
+    ``img_suffix='_sat.tif'``, ``seg_map_suffix='_mask.png'`` and
+    ``reduce_zero_label=False``: a missing or empty image folder
+    raises FileNotFoundError naming the folder and the converter.
     """
+    IMG_SUFFIX = '_sat.tif'
     CONVERTER = 'tools/dataset_converters/inria.py'
     METAINFO = dict(
         classes=('background', 'building'),
         palette=[[0, 0, 0], [255, 255, 255]])
-
-    def __init__(self,
-                 img_suffix: str = '_sat.tif',
-                 seg_map_suffix: str = '_mask.png',
-                 reduce_zero_label: bool = False,
-                 **kwargs) -> None:
-        super().__init__(
-            img_suffix=img_suffix,
-            seg_map_suffix=seg_map_suffix,
-            reduce_zero_label=reduce_zero_label,
-            **kwargs)

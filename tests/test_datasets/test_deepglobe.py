@@ -7,11 +7,13 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import REPO, load_tool, tree_snapshot
+from conftest import REPO, tree_snapshot
 from mmengine.config import Config
 from PIL import Image
 
-dg = load_tool('tools/dataset_converters/deepglobe.py', 'deepglobe_converter')
+from mmseg_ext.datasets.preparation import deepglobe as dg
+from mmseg_ext.datasets.preparation.split_layout import (plan_tiles,
+                                                         read_split_lists)
 
 TILE = '6399'
 BASE_CFG = osp.join(REPO, 'configs', '_base_', 'datasets', 'deepglobe.py')
@@ -116,7 +118,7 @@ def test_bad_array_errors():
 
 
 def test_real_split_lists_counts(data_root):
-    lists = dg.read_split_lists(
+    lists = read_split_lists(
         osp.join(data_root, 'splits', 'deepglobe'), ('train', 'val', 'test'),
         dg.IMG_SUFFIX)
     assert {
@@ -150,17 +152,18 @@ def test_bad_lists(src, lists):
             ValueError,
             match=r"test.txt:1: 'x.jpg' is not a file "
             "name ending with '_sat.jpg'"):
-        dg.plan_tiles(src, str(lists), '/unused')
+        plan_tiles(dg.LAYOUT, src, str(lists), '/unused')
     (lists / 'test.txt').write_text(f'{TILE}_sat.jpg\n')
     with pytest.raises(
             ValueError,
             match=r"'6399_sat.jpg' is listed in both "
             r'.*train.txt and .*test.txt'):
-        dg.plan_tiles(src, str(lists), '/unused')
+        plan_tiles(dg.LAYOUT, src, str(lists), '/unused')
     os.remove(lists / 'test.txt')
     with pytest.raises(FileNotFoundError, match='test.txt not found'):
-        dg.plan_tiles(src, str(lists), '/unused')
-    assert len(dg.plan_tiles(src, str(lists), '/unused', ['train'])) == 1
+        plan_tiles(dg.LAYOUT, src, str(lists), '/unused')
+    assert len(plan_tiles(dg.LAYOUT, src, str(lists), '/unused',
+                          ['train'])) == 1
 
 
 @pytest.fixture

@@ -22,18 +22,15 @@ import zlib
 import numpy as np
 import pytest
 import torch
-from conftest import REPO, load_tool
+from conftest import REPO
 from mmcv.transforms import Compose
 from mmengine.config import Config
 from mmseg.datasets import iSAIDDataset
 from mmseg.datasets.transforms import GenerateEdge, PackSegInputs
 from mmseg.utils import stack_batch
 
+from mmseg_ext.datasets.preparation import isaid
 from mmseg_ext.datasets.transforms import GenerateBoundary, boundary_from_label
-
-# the same module object as test_isaid_converter's (its workers pickle it)
-isaid = load_tool(
-    'tools/dataset_converters/isaid.py', 'isaid_converter', register=True)
 
 GOLDEN = osp.join(REPO, 'tests', 'data', 'pfnet_isaid_data_golden.pth')
 BASE_CFG = osp.join(REPO, 'configs', '_base_', 'datasets',

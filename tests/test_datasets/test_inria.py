@@ -9,11 +9,12 @@ import shutil
 import cv2
 import numpy as np
 import pytest
-from conftest import REPO, load_tool, tree_snapshot
+from conftest import REPO, tree_snapshot
 from mmengine.config import Config
 from PIL import Image
 
-ia = load_tool('tools/dataset_converters/inria.py', 'inria_converter')
+from mmseg_ext.datasets.preparation import inria as ia
+from mmseg_ext.datasets.preparation.split_layout import read_split_lists
 
 TILE = 'aerial_sample'
 BASE_CFG = osp.join(REPO, 'configs', '_base_', 'datasets', 'inria.py')
@@ -82,8 +83,8 @@ def test_geotiff_image_read_by_base_pipeline(src):
 
 def test_real_split_lists_counts(data_root, src, tmp_path):
     splits_dir = osp.join(data_root, 'splits', 'inria')
-    lists = ia.read_split_lists(splits_dir, ('train', 'val', 'test'),
-                                ia.LIST_SUFFIX)
+    lists = read_split_lists(splits_dir, ('train', 'val', 'test'),
+                             ia.LIST_SUFFIX)
     assert {
         k: len(v)
         for k, v in lists.items()

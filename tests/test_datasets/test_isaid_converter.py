@@ -1,4 +1,5 @@
-"""iSAID converter (``tools/dataset_converters/isaid.py``) on the real sample.
+"""iSAID converter (``tools/dataset_converters/isaid.py``, the library
+:mod:`mmseg_ext.datasets.preparation.isaid`) on the real sample.
 
 The golden file holds, for every output the official PFNet preparation
 (lxtGH/PFSegNets ``tools/split_iSAID.py --patch_width 896 --patch_height 896
@@ -21,11 +22,9 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from conftest import REPO, load_tool, tree_snapshot
+from conftest import REPO, tree_snapshot
 
-# registered: --nproc workers pickle its functions
-isaid = load_tool(
-    'tools/dataset_converters/isaid.py', 'isaid_converter', register=True)
+from mmseg_ext.datasets.preparation import isaid
 
 GOLDEN = osp.join(REPO, 'tests', 'data', 'pfnet_isaid_data_golden.pth')
 # the official devkit palette as /work/shared/data/README.md lists it

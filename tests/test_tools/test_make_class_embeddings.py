@@ -1,4 +1,6 @@
-"""tools/misc/make_class_embeddings.py on tiny GloVe/fastText text files."""
+"""tools/misc/make_class_embeddings.py (the library
+:mod:`mmseg_ext.datasets.preparation.class_embeddings`) on tiny
+GloVe/fastText text files."""
 import hashlib
 import os
 import os.path as osp
@@ -7,13 +9,12 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import load_tool
+
+from mmseg_ext.datasets.preparation import class_embeddings as tool
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOOL = osp.join(ROOT, 'tools', 'misc', 'make_class_embeddings.py')
 COMMITTED = osp.join(ROOT, 'configs', 'ginet', 'class_embeddings')
-
-tool = load_tool('tools/misc/make_class_embeddings.py')
 
 CITYSCAPES_WORDS = ('road sidewalk building wall fence pole traffic light '
                     'sign vegetation terrain sky person rider car truck bus '

@@ -12,20 +12,24 @@ hard-links (or copies) the image and writes the converted annotation::
     OUT/ann_dir/<split>/<annotation name>
 
 Every output is written under a temporary name in its final folder and
-renamed when complete, so an output that exists is whole: a re-run skips it.
-The download is only read (hard links add a name to a file's inode; its
-content and times stay as they are).
+renamed when complete (:mod:`mmseg_ext.utils.atomic_io`), so an output that
+exists is whole: a re-run skips it. The download is only read (hard links add
+a name to a file's inode; its content and times stay as they are).
+
+A benchmark describes itself with a :class:`TileLayout`; :func:`convert` is
+:func:`plan_tiles` (lists -> checked :class:`Tile` s) then :func:`lay_out`.
 """
 import argparse
 import os
 import os.path as osp
-import shutil
-import tempfile
-from typing import Callable, Dict, List, NamedTuple, Sequence
+from typing import Callable, Dict, List, NamedTuple, Sequence, Tuple
 
 import cv2
 import numpy as np
-from mmengine.utils import track_parallel_progress, track_progress
+from PIL import Image
+
+from mmseg_ext.utils.atomic_io import atomic_link_or_copy, atomic_write_bytes
+from .progress import track
 
 # split name -> list file, as GLNet / FCtL (txt_1/) publish them
 SPLIT_FILES = {
@@ -33,6 +37,7 @@ SPLIT_FILES = {
     'val': 'crossvali.txt',
     'test': 'test.txt'
 }
+SPLITS = ('train', 'val', 'test')
 
 
 class Tile(NamedTuple):
@@ -136,55 +141,96 @@ def check_sources(tiles: Sequence[Tile], lists_dir: str) -> None:
             f'are missing from the download: {shown}{more}')
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+class TileLayout(NamedTuple):
+    """Where one benchmark's tiles are: download, split lists and output.
+
+    A list entry ``<stem><list_suffix>`` is read from ``sources(folder,
+    stem)`` (image, annotation), ``folder`` being ``source_folder(src)``, and
+    written to ``OUT/img_dir/<split>/<stem><img_suffix>`` and
+    ``OUT/ann_dir/<split>/<stem><ann_suffix>``.
+    """
+    dataset: str  # its name in messages
+    list_suffix: str
+    img_suffix: str
+    ann_suffix: str
+    source_folder: Callable[[str], str]
+    sources: Callable[[str, str], Tuple[str, str]]
 
 
-def atomic_write_bytes(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder
-    and a rename, so ``path`` either does not exist or is complete."""
-    folder, base = osp.split(path)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{base}.', suffix='.part', dir=folder)
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            f.write(data)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 -> as open() would
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+def plan_tiles(layout: TileLayout,
+               src: str,
+               splits_dir: str,
+               out_dir: str,
+               splits: Sequence[str] = SPLITS) -> List[Tile]:
+    """The tiles named by the split lists, checked against the download.
 
-
-def atomic_link_or_copy(src: str, dst: str, copy: bool = False) -> str:
-    """Hard-link ``src`` to ``dst`` (or copy it: ``copy=True``, another file
-    system, or linking refused), through a temporary name and a rename.
+    Args:
+        layout (TileLayout): The benchmark's names and folders.
+        src (str): The download (see ``layout.source_folder``).
+        splits_dir (str): Folder of the published lists.
+        out_dir (str): The output root.
+        splits (Sequence[str]): Split names among ``train``, ``val``,
+            ``test``. Default: all three.
 
     Returns:
-        str: ``'linked'`` or ``'copied'``.
+        list[Tile]: In list order, split by split.
+
+    Raises:
+        FileNotFoundError: If ``src`` or a list is missing, or a listed
+            tile's image or annotation is not in the download (all named;
+            see :func:`read_split_lists`, :func:`check_sources`).
+        ValueError: For malformed or overlapping lists.
     """
-    folder, base = osp.split(dst)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{base}.', suffix='.part', dir=folder)
-    os.close(fd)
-    os.remove(tmp)
+    if not osp.isdir(src):
+        raise FileNotFoundError(
+            f'{layout.dataset} download folder {src} not found')
+    folder = layout.source_folder(src)
+    lists = read_split_lists(splits_dir, splits, layout.list_suffix)
+    tiles = []
+    for split, names in lists.items():
+        for name in names:
+            stem = name[:-len(layout.list_suffix)]
+            src_img, src_ann = layout.sources(folder, stem)
+            tiles.append(
+                Tile(
+                    split=split,
+                    src_img=src_img,
+                    src_ann=src_ann,
+                    dst_img=osp.join(out_dir, 'img_dir', split,
+                                     stem + layout.img_suffix),
+                    dst_ann=osp.join(out_dir, 'ann_dir', split,
+                                     stem + layout.ann_suffix)))
+    check_sources(tiles, splits_dir)
+    return tiles
+
+
+def read_uint8(path: str, mode: str, convert_from: str, expected: str,
+               what: str) -> np.ndarray:
+    """Read an image file as a uint8 array of PIL ``mode``.
+
+    Args:
+        path (str): The file.
+        mode (str): The PIL mode wanted: ``'RGB'`` gives (H, W, 3), ``'L'``
+            (H, W).
+        convert_from (str): A PIL mode converted to ``mode`` first (``'P'``
+            palette images to RGB, ``'1'`` bilevel images to L).
+        expected (str): What the file should be, in the error message.
+        what (str): Its name in the unreadable-file message.
+
+    Raises:
+        ValueError: If the file is not an image or of another mode, naming
+            the file (and the mode).
+    """
     try:
-        how = 'copied'
-        if not copy:
-            try:
-                os.link(src, tmp)
-                how = 'linked'
-            except OSError:  # EXDEV, EPERM (protected_hardlinks), no support
-                pass
-        if how == 'copied':
-            shutil.copyfile(src, tmp)
-        os.replace(tmp, dst)
-    except BaseException:
-        if osp.lexists(tmp):
-            os.remove(tmp)
-        raise
-    return how
+        with Image.open(path) as im:
+            if im.mode == convert_from:
+                im = im.convert(mode)
+            if im.mode != mode:
+                raise ValueError(f'{path}: expected {expected}, got PIL mode '
+                                 f'{im.mode!r}')
+            return np.asarray(im, dtype=np.uint8).copy()
+    except (OSError, SyntaxError) as e:  # PIL.UnidentifiedImageError et al.
+        raise ValueError(f'{path}: cannot read {what} ({e})') from e
 
 
 def write_png(path: str, ids: np.ndarray) -> None:
@@ -247,8 +293,8 @@ def build_parser(description: str, src_help: str, lists_source: str,
 
 
 def print_summary(out_dir: str, counts: Dict) -> None:
-    """Print what a converter's ``convert`` returned (see :func:`lay_out`,
-    plus ``'per_split'``)."""
+    """Print what a converter's ``convert`` returned (see
+    :func:`lay_out`)."""
     print(f'\n{out_dir}: {counts["written"]} tile(s) written, '
           f'{counts["skipped"]} already done; per split '
           f'{counts["per_split"]}')
@@ -256,29 +302,52 @@ def print_summary(out_dir: str, counts: Dict) -> None:
 
 def lay_out(tiles: Sequence[Tile],
             load_ids: Callable[[str], np.ndarray],
+            splits: Sequence[str],
             copy: bool = False,
-            nproc: int = 1) -> Dict[str, int]:
+            nproc: int = 1) -> Dict:
     """Link/copy every tile's image and write its converted annotation.
 
     Args:
-        tiles (Sequence[Tile]): Checked tiles (see :func:`check_sources`).
+        tiles (Sequence[Tile]): Checked tiles (see :func:`plan_tiles`).
         load_ids (Callable[[str], np.ndarray]): Reads a source annotation
             and returns its (H, W) uint8 class-id map; raises ValueError
-            naming the file for bad content. Must be a module-level function
-            when ``nproc > 1``.
+            naming the file for bad content. Must be picklable (a
+            module-level function or instance) when ``nproc > 1``.
+        splits (Sequence[str]): The splits asked for (counted in
+            ``per_split``, 0 for one whose list is empty).
         copy (bool): Copy images instead of hard-linking them.
         nproc (int): Worker processes (mmengine's progress bar either way).
 
     Returns:
-        dict[str, int]: ``{'written': n, 'skipped': m}`` (tiles whose two
-        outputs already existed are skipped).
+        dict: ``{'written': n, 'skipped': m, 'per_split': {split: count}}``
+        (tiles whose two outputs already existed are skipped).
     """
     for t in tiles:
         os.makedirs(osp.dirname(t.dst_img), exist_ok=True)
         os.makedirs(osp.dirname(t.dst_ann), exist_ok=True)
-    tasks = [(t, load_ids, copy) for t in tiles]
-    if nproc > 1:
-        results = track_parallel_progress(_lay_out_tile, tasks, nproc)
-    else:
-        results = track_progress(_lay_out_tile, tasks)
-    return {k: results.count(k) for k in ('written', 'skipped')}
+    results = track(_lay_out_tile, [(t, load_ids, copy) for t in tiles], nproc)
+    counts = {k: results.count(k) for k in ('written', 'skipped')}
+    counts['per_split'] = {s: sum(t.split == s for t in tiles) for s in splits}
+    return counts
+
+
+def convert(layout: TileLayout,
+            load_ids: Callable[[str], np.ndarray],
+            src: str,
+            splits_dir: str,
+            out_dir: str,
+            splits: Sequence[str] = SPLITS,
+            copy: bool = False,
+            nproc: int = 1) -> Dict:
+    """:func:`plan_tiles` then :func:`lay_out`: a benchmark's conversion.
+
+    Returns:
+        dict: ``{'written': n, 'skipped': m, 'per_split': {split: count}}``.
+
+    Raises:
+        FileNotFoundError: See :func:`plan_tiles`.
+        ValueError: If the lists are malformed or ``load_ids`` refuses an
+            annotation.
+    """
+    tiles = plan_tiles(layout, src, splits_dir, out_dir, splits)
+    return lay_out(tiles, load_ids, splits, copy=copy, nproc=nproc)
