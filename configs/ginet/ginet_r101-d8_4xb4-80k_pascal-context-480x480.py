@@ -1,30 +1,14 @@
 # GINet R-101 + JPU on Pascal Context (60 classes, background counted) as the
 # SC-loss setup of PaddleSeg's GINet development commit e13869b5
-# (ginet_resnet101_os8_pascal_context_80k_scloss.yml): 4 GPUs x 4 images,
-# base size 520, 480x480 crops, SGD lr 0.001 / momentum 0.9 / wd 1e-4, poly
-# 0.9 to 0, 80k iterations, losses CE 1 + aux CE 0.4 + SC 0.2;
-# sliding-window test with 480 crops (mmseg's Pascal Context protocol).
+# (ginet_resnet101_os8_pascal_context_80k_scloss.yml); recipe in _base_.
 _base_ = [
-    '../_base_/models/ginet_r50-d8.py',
-    'mmseg::_base_/datasets/pascal_context.py',
-    'mmseg::_base_/default_runtime.py',
-    'mmseg::_base_/schedules/schedule_80k.py',
+    '../_base_/recipes/ginet_r101-d8_4xb4-80k_pascal-context.py',
+    'mmseg::_base_/datasets/pascal_context.py'
 ]
-crop_size = (480, 480)
-data_preprocessor = dict(size=crop_size)
 model = dict(
-    data_preprocessor=data_preprocessor,
-    pretrained='open-mmlab://resnet101_v1c',
-    backbone=dict(depth=101),
     decode_head=dict(
         num_classes=60,
+        # [60, 384] all-MiniLM-L6-v2 embeddings of the class names
         class_embeddings=('{{ fileDirname }}/class_embeddings/'
                           'pascal_context_minilm-l6.npy')),
-    auxiliary_head=dict(num_classes=60),
-    test_cfg=dict(mode='slide', crop_size=(480, 480), stride=(320, 320)))
-optimizer = dict(type='SGD', lr=0.001, momentum=0.9, weight_decay=1e-4)
-optim_wrapper = dict(type='OptimWrapper', optimizer=optimizer, clip_grad=None)
-param_scheduler = [
-    dict(type='PolyLR', eta_min=0.0, power=0.9, begin=0, end=80000,
-         by_epoch=False)
-]
+    auxiliary_head=dict(num_classes=60))

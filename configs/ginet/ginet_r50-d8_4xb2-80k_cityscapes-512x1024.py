@@ -17,6 +17,11 @@ model = dict(data_preprocessor=data_preprocessor)
 optimizer = dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=4e-5)
 optim_wrapper = dict(type='OptimWrapper', optimizer=optimizer, clip_grad=None)
 param_scheduler = [
-    dict(type='PolyLR', eta_min=0.0, power=0.9, begin=0, end=80000,
-         by_epoch=False)
+    dict(
+        type='PolyLR',
+        eta_min=0.0,
+        power=0.9,
+        begin=0,
+        end=80000,
+        by_epoch=False)
 ]

@@ -8,7 +8,7 @@ _base_ = [
     '../_base_/models/glore_r50-d8.py',
     'mmseg::_base_/datasets/cityscapes_769x769.py',
     'mmseg::_base_/default_runtime.py',
-    'mmseg::_base_/schedules/schedule_80k.py',
+    '../_base_/schedules/semsegpaddle_cityscapes.py',
 ]
 crop_size = (769, 769)
 test_pipeline = [
@@ -30,12 +30,15 @@ model = dict(
     decode_head=dict(align_corners=True),
     auxiliary_head=dict(align_corners=True),
     test_cfg=dict(mode='slide', crop_size=(769, 769), stride=(256, 256)))
-optimizer = dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=4e-5)
-optim_wrapper = dict(type='OptimWrapper', optimizer=optimizer, clip_grad=None)
+# SemSegPaddle's solver (schedule base) for 80 epochs rounded to 30k
 param_scheduler = [
-    dict(type='PolyLR', eta_min=0.0, power=0.9, begin=0, end=30000,
-         by_epoch=False)
+    dict(
+        type='PolyLR',
+        eta_min=0.0,
+        power=0.9,
+        begin=0,
+        end=30000,
+        by_epoch=False)
 ]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=30000, val_interval=3000)
-default_hooks = dict(
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=3000))
+train_cfg = dict(max_iters=30000, val_interval=3000)
+default_hooks = dict(checkpoint=dict(interval=3000))

@@ -12,7 +12,7 @@ _base_ = [
     '../_base_/models/glore_r50-d8.py',
     'mmseg::_base_/datasets/pascal_context_59.py',
     'mmseg::_base_/default_runtime.py',
-    'mmseg::_base_/schedules/schedule_80k.py',
+    '../_base_/schedules/semsegpaddle_pascal-context.py',
 ]
 crop_size = (480, 480)
 data_preprocessor = dict(size=crop_size)
@@ -26,12 +26,15 @@ model = dict(
         kernel_size=3, padding=0, num_classes=59, align_corners=True),
     auxiliary_head=dict(num_classes=59, align_corners=True),
     test_cfg=dict(mode='slide', crop_size=crop_size, stride=(160, 160)))
-optimizer = dict(type='SGD', lr=0.005, momentum=0.9, weight_decay=4e-5)
-optim_wrapper = dict(type='OptimWrapper', optimizer=optimizer, clip_grad=None)
+# SemSegPaddle's solver (schedule base) for 80 epochs rounded to 25k
 param_scheduler = [
-    dict(type='PolyLR', eta_min=0.0, power=0.9, begin=0, end=25000,
-         by_epoch=False)
+    dict(
+        type='PolyLR',
+        eta_min=0.0,
+        power=0.9,
+        begin=0,
+        end=25000,
+        by_epoch=False)
 ]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=25000, val_interval=2500)
-default_hooks = dict(
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=2500))
+train_cfg = dict(max_iters=25000, val_interval=2500)
+default_hooks = dict(checkpoint=dict(interval=2500))

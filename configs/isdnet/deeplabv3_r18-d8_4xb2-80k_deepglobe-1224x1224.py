@@ -17,5 +17,4 @@ model = dict(
     pretrained='open-mmlab://resnet18_v1c',
     backbone=dict(depth=18),
     decode_head=dict(in_channels=512, channels=128, num_classes=num_classes),
-    auxiliary_head=dict(
-        in_channels=256, channels=64, num_classes=num_classes))
+    auxiliary_head=dict(in_channels=256, channels=64, num_classes=num_classes))

@@ -11,7 +11,8 @@ _base_ = [
     'mmseg::_base_/schedules/schedule_80k.py',
 ]
 crop_size = (1224, 1224)
-num_classes = 7  # unknown, urban, agriculture, rangeland, forest, water, barren
+# unknown, urban, agriculture, rangeland, forest, water, barren
+num_classes = 7
 data_preprocessor = dict(size=crop_size)
 model = dict(
     data_preprocessor=data_preprocessor,

@@ -1,5 +1,7 @@
-# PFNet R-50 on iSAID, as lxtGH/PFSegNets `scripts/pointflow/train_iSAID_pfnet_r50.sh`
-# (README: 66.9 mIoU val; seed PFSegNets-Jittor: 66.3 — reported, not reproduced).
+# PFNet R-50 on iSAID, as lxtGH/PFSegNets
+# `scripts/pointflow/train_iSAID_pfnet_r50.sh` (official README: 66.9 mIoU
+# val; the Jittor implementation PFSegNets-Jittor: 66.3 — reported, not
+# reproduced).
 _base_ = [
     '../_base_/models/pfnet_r50-d32.py',
     '../_base_/datasets/isaid_pfnet-896x896.py',
@@ -21,11 +23,18 @@ max_iters = 33978
 optimizer = dict(type='SGD', lr=0.007, momentum=0.9, weight_decay=1e-4)
 optim_wrapper = dict(type='OptimWrapper', optimizer=optimizer, clip_grad=None)
 param_scheduler = [
-    dict(type='PolyLR', eta_min=0.0, power=0.9, begin=0, end=max_iters,
-         by_epoch=False)
+    dict(
+        type='PolyLR',
+        eta_min=0.0,
+        power=0.9,
+        begin=0,
+        end=max_iters,
+        by_epoch=False)
 ]
 train_cfg = dict(
-    type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters // 4)
+    type='IterBasedTrainLoop',
+    max_iters=max_iters,
+    val_interval=max_iters // 4)
 default_hooks = dict(
-    checkpoint=dict(type='CheckpointHook', by_epoch=False,
-                    interval=max_iters // 4))
+    checkpoint=dict(
+        type='CheckpointHook', by_epoch=False, interval=max_iters // 4))

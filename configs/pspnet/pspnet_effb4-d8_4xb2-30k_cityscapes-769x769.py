@@ -1,21 +1,17 @@
-# PSPNet on EfficientNet-B4 from timm through mmseg's TIMMBackbone,
-# output stride 8 (timm dilates the last two stages), features of stages
-# 1-4: (32, 56, 160, 448) channels at strides (4, 8, 8, 8). Needs `timm`
-# (and torchvision). SemSegPaddle lists EfficientNet among its backbones
-# but ships no EfficientNet code or config, so the variant is ours (README).
-# The backbone keeps timm BatchNormAct2d: timm has no SyncBN route through
-# TIMMBackbone's norm_layer, and mmengine's sync_bn conversion would drop
-# the fused activation; the heads use SyncBN.
-_base_ = './pspnet_r101-d8-mg124_4xb2-30k_cityscapes-769x769.py'
+# PSPNet on EfficientNet-B4 (timm; backbone notes in the model base) on
+# Cityscapes with the recipe of the R-101 config
+# (pspnet_r101-d8-mg124_4xb2-30k_cityscapes-769x769): 769x769 crops,
+# SemSegPaddle's solver, slide test with stride crop/3.
+_base_ = [
+    '../_base_/models/pspnet_effb4-d8.py',
+    'mmseg::_base_/datasets/cityscapes_769x769.py',
+    'mmseg::_base_/default_runtime.py',
+    '../_base_/schedules/semsegpaddle_cityscapes.py',
+]
+crop_size = (769, 769)
+data_preprocessor = dict(size=crop_size)
 model = dict(
-    pretrained=None,
-    backbone=dict(
-        _delete_=True,
-        type='TIMMBackbone',
-        model_name='efficientnet_b4',
-        features_only=True,
-        pretrained=True,
-        out_indices=(1, 2, 3, 4),
-        output_stride=8),
-    decode_head=dict(in_channels=448),
-    auxiliary_head=dict(in_channels=160))
+    data_preprocessor=data_preprocessor,
+    decode_head=dict(num_classes=19),
+    auxiliary_head=dict(num_classes=19),
+    test_cfg=dict(mode='slide', crop_size=crop_size, stride=(256, 256)))

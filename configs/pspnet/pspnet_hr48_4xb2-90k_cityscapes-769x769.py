@@ -1,51 +1,16 @@
-# PSPNet on HRNetV2-W48: the four branches upsampled to 1/4 and concatenated
-# (720 channels), as SemSegPaddle `hrnet.py` does with seg_flag, and no
-# auxiliary head, as in SemSegPaddle's only HRNet config
-# (`configs/pspnet_hrnet_cityscapes.yaml`, AuxHead False). SemSegPaddle builds
-# HRNet-W40; W48 is the width with mmseg's ImageNet weights (README).
-_base_ = './pspnet_r101-d8-mg124_4xb2-30k_cityscapes-769x769.py'
-norm_cfg = dict(type='SyncBN', requires_grad=True)
+# PSPNet on HRNetV2-W48 (no auxiliary head; backbone notes in the model
+# base) on Cityscapes, 769x769 crops, slide test with stride crop/3, as
+# SemSegPaddle `configs/pspnet_hrnet_cityscapes.yaml`: random scale 0.75-2.0
+# (dataset base), lr 0.001 for 240 epochs (schedule base).
+_base_ = [
+    '../_base_/models/pspnet_hr48.py',
+    '../_base_/datasets/cityscapes_semsegpaddle-769x769.py',
+    'mmseg::_base_/default_runtime.py',
+    '../_base_/schedules/semsegpaddle_cityscapes-hrnet.py',
+]
+crop_size = (769, 769)
+data_preprocessor = dict(size=crop_size)
 model = dict(
-    pretrained='open-mmlab://msra/hrnetv2_w48',
-    backbone=dict(
-        _delete_=True,
-        type='HRNet',
-        norm_cfg=norm_cfg,
-        norm_eval=False,
-        extra=dict(
-            stage1=dict(num_modules=1, num_branches=1, block='BOTTLENECK',
-                        num_blocks=(4, ), num_channels=(64, )),
-            stage2=dict(num_modules=1, num_branches=2, block='BASIC',
-                        num_blocks=(4, 4), num_channels=(48, 96)),
-            stage3=dict(num_modules=4, num_branches=3, block='BASIC',
-                        num_blocks=(4, 4, 4), num_channels=(48, 96, 192)),
-            stage4=dict(num_modules=3, num_branches=4, block='BASIC',
-                        num_blocks=(4, 4, 4, 4),
-                        num_channels=(48, 96, 192, 384)))),
-    decode_head=dict(
-        in_channels=[48, 96, 192, 384],
-        in_index=(0, 1, 2, 3),
-        input_transform='resize_concat'),
-    auxiliary_head=None)
-# SemSegPaddle `configs/pspnet_hrnet_cityscapes.yaml`: lr 0.001, 240 epochs
-# (x 372 iterations), random scale 0.75-2.0 of the 2048 long side
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
-    dict(type='RandomResize', scale=(2049, 1025), ratio_range=(0.75, 2.0),
-         keep_ratio=True),
-    dict(type='RandomCrop', crop_size=(769, 769), cat_max_ratio=0.75),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PhotoMetricDistortion'),
-    dict(type='PackSegInputs')
-]
-train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
-optimizer = dict(lr=0.001)
-optim_wrapper = dict(optimizer=optimizer)
-param_scheduler = [
-    dict(type='PolyLR', eta_min=0.0, power=0.9, begin=0, end=89280,
-         by_epoch=False)
-]
-train_cfg = dict(
-    type='IterBasedTrainLoop', max_iters=89280, val_interval=11160)
-default_hooks = dict(checkpoint=dict(interval=11160))
+    data_preprocessor=data_preprocessor,
+    decode_head=dict(num_classes=19),
+    test_cfg=dict(mode='slide', crop_size=crop_size, stride=(256, 256)))

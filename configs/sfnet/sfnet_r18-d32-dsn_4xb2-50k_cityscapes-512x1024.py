@@ -1,11 +1,12 @@
 # SFNet R-18 with deep supervision (DSN) on every fused level
-# (seed MMSeg-SFNet: 78.31 mIoU val, reported).
+# (78.31 mIoU val, reported by the MMSeg-SFNet reproduction from the
+# OpenMMLab algorithm challenge 2021).
 # Official CriterionSFNet: OHEM (0.7, min_kept 100000) on the main output and
 # on each of the three per-level heads, weight 1.0 each.
 _base_ = './sfnet_r18-d32_4xb2-50k_cityscapes-512x1024.py'
 norm_cfg = dict(type='SyncBN', requires_grad=True)
-ohem = dict(type='OhemCrossEntropyLoss', thresh=0.7, min_kept=100000,
-            loss_weight=1.0)
+ohem = dict(
+    type='OhemCrossEntropyLoss', thresh=0.7, min_kept=100000, loss_weight=1.0)
 dsn_head = dict(
     type='FCNHead',
     in_channels=128,

@@ -1,7 +1,7 @@
 """Our PSPNet / DeepLabv3 (SemSegPaddle backbones) and PointRend configs.
 
 Every config parses with ``Config.fromfile``, keeps the published settings
-(SyncBN, crop, schedule of the seed it cites), and its backbone's output
+(SyncBN, crop, schedule of the source it cites), and its backbone's output
 channels match what its heads read (checked by inspection for all of them).
 A representative subset is built with BN and run on a tiny input; building
 and running every R101 / ResNeXt / HRNet-W48 variant on CPU would take
@@ -13,7 +13,8 @@ Backbone output channels used for the inspection:
 - timm ``efficientnet_b4`` with ``features_only=True, out_indices=(1, 2, 3,
   4)``: ``feature_info.channels()`` = 32, 56, 160, 448 (stem 48 and blocks
   of 16, 24, 40, 80, 112, 192, 320 channels scaled by 1.4 and rounded to
-  multiples of 8; read from timm 1.0.31, ``efficientnet.py`` ``_gen_efficientnet``).
+  multiples of 8; read from timm 1.0.31, ``efficientnet.py``
+  ``_gen_efficientnet``).
 """
 import functools
 import glob

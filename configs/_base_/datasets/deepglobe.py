@@ -1,14 +1,14 @@
 # DeepGlobe Land Cover as ISDNet trains and tests it: 2448x2448 tiles, random
 # 1224x1224 crops, whole-image test at 2448. Every value is from the official
 # cedricgsh/ISDNet configs/_base_/datasets/deepglobe_1224x1224.py (mmseg 0.16),
-# written in mmseg 1.x terms. Prepare the data with
+# written in mmseg 1.x terms; splits, loaders and metric in the UHR aerial
+# base. Prepare the data with
 #   python tools/dataset_converters/deepglobe.py DOWNLOAD \
 #       --splits-dir GLNET_LISTS -o data/deepglobe_landcover
 # (454 train / 207 val / 142 test tiles, the FCtL/GLNet split).
-# Left to the model config (1.x moved them out of the pipeline): the official
-# Normalize (ImageNet mean/std, to_rgb) and Pad(size=crop_size, pad_val=0,
-# seg_pad_val=255) are SegDataPreProcessor(mean, std, bgr_to_rgb=True,
-# size=crop_size, pad_val=0, seg_pad_val=255).
+# mIoU here averages all 7 classes; the published DeepGlobe mIoU (GLNet, FCtL,
+# ISDNet 73.30) is the mean of the per-class IoUs without `unknown`.
+_base_ = './uhr_aerial.py'
 dataset_type = 'DeepGlobeDataset'
 data_root = 'data/deepglobe_landcover'
 crop_size = (1224, 1224)
@@ -42,37 +42,9 @@ test_pipeline = [
 ]
 train_dataloader = dict(
     batch_size=2,  # official samples_per_gpu=2 (4 GPUs)
-    num_workers=8,  # official workers_per_gpu=8
-    persistent_workers=True,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        data_prefix=dict(
-            img_path='img_dir/train', seg_map_path='ann_dir/train'),
-        pipeline=train_pipeline))
+        type=dataset_type, data_root=data_root, pipeline=train_pipeline))
 val_dataloader = dict(
-    batch_size=1,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        data_prefix=dict(img_path='img_dir/val', seg_map_path='ann_dir/val'),
-        pipeline=test_pipeline))
-test_dataloader = dict(
-    batch_size=1,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        data_prefix=dict(
-            img_path='img_dir/test', seg_map_path='ann_dir/test'),
-        pipeline=test_pipeline))
-# mIoU here averages all 7 classes; the published DeepGlobe mIoU (GLNet, FCtL,
-# ISDNet 73.30) is the mean of the per-class IoUs without `unknown`.
-val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
-test_evaluator = val_evaluator
+        type=dataset_type, data_root=data_root, pipeline=test_pipeline))
+test_dataloader = val_dataloader  # merged into the base's: the test split

@@ -2,14 +2,14 @@
 # random 2000x2000 crops, whole-image test at the full 5000x5000. Every value
 # is from the official cedricgsh/ISDNet
 # configs/_base_/datasets/aeril_2500x2500.py (mmseg 0.16), written in mmseg
-# 1.x terms. Prepare the data with
+# 1.x terms; splits, loaders and metric in the UHR aerial base. Prepare the
+# data with
 #   python tools/dataset_converters/inria.py DOWNLOAD \
 #       --splits-dir FCTL_TXT_1 -o data/inria_aerial
 # (126 train / 27 val / 27 test tiles, FCtL's txt_1/ split).
-# Left to the model config (1.x moved them out of the pipeline): the official
-# Normalize (ImageNet mean/std, to_rgb) and Pad(size=crop_size, pad_val=0,
-# seg_pad_val=255) are SegDataPreProcessor(mean, std, bgr_to_rgb=True,
-# size=crop_size, pad_val=0, seg_pad_val=255).
+# The published Inria figure (ISDNet 74.39) is the `building` IoU of the
+# per-class table, not the mIoU over both classes.
+_base_ = './uhr_aerial.py'
 dataset_type = 'InriaAerialDataset'
 data_root = 'data/inria_aerial'
 crop_size = (2000, 2000)
@@ -44,37 +44,9 @@ test_pipeline = [
 ]
 train_dataloader = dict(
     batch_size=1,  # official samples_per_gpu=1 (4 GPUs)
-    num_workers=8,  # official workers_per_gpu=8
-    persistent_workers=True,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        data_prefix=dict(
-            img_path='img_dir/train', seg_map_path='ann_dir/train'),
-        pipeline=train_pipeline))
+        type=dataset_type, data_root=data_root, pipeline=train_pipeline))
 val_dataloader = dict(
-    batch_size=1,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        data_prefix=dict(img_path='img_dir/val', seg_map_path='ann_dir/val'),
-        pipeline=test_pipeline))
-test_dataloader = dict(
-    batch_size=1,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        data_prefix=dict(
-            img_path='img_dir/test', seg_map_path='ann_dir/test'),
-        pipeline=test_pipeline))
-# The published Inria figure (ISDNet 74.39) is the `building` IoU of the
-# per-class table, not the mIoU over both classes.
-val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
-test_evaluator = val_evaluator
+        type=dataset_type, data_root=data_root, pipeline=test_pipeline))
+test_dataloader = val_dataloader  # merged into the base's: the test split

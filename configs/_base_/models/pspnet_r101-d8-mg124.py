@@ -8,7 +8,6 @@ model = dict(
     # SemSegPaddle resnet.py: layer3 dilated 2 in every block (no
     # contracted first dilation), layer4 multi-grid 4 x (1, 2, 4); mmseg's
     # multi_grid holds the absolute dilations
-    backbone=dict(
-        depth=101, multi_grid=(4, 8, 16), contract_dilation=False),
+    backbone=dict(depth=101, multi_grid=(4, 8, 16), contract_dilation=False),
     decode_head=dict(align_corners=True),
     auxiliary_head=dict(align_corners=True))

@@ -40,7 +40,9 @@ model = dict(
         align_corners=True,
         # official: OhemCrossEntropy2dTensor(0.7, 10000) per GPU batch
         loss_decode=dict(
-            type='OhemCrossEntropyLoss', thresh=0.7, min_kept=10000,
+            type='OhemCrossEntropyLoss',
+            thresh=0.7,
+            min_kept=10000,
             loss_weight=1.0)),
     train_cfg=dict(),
     test_cfg=dict(mode='whole'))

@@ -1,21 +1,13 @@
-# DeepLabv3 on EfficientNet-B4 from timm through mmseg's TIMMBackbone,
-# output stride 8 (timm dilates the last two stages), features of stages
-# 1-4: (32, 56, 160, 448) channels at strides (4, 8, 8, 8). Needs `timm`
-# (and torchvision). SemSegPaddle lists EfficientNet among its backbones
-# but ships no EfficientNet code or config, so the variant is ours (README).
-# The backbone keeps timm BatchNormAct2d: timm has no SyncBN route through
-# TIMMBackbone's norm_layer, and mmengine's sync_bn conversion would drop
-# the fused activation; the heads use SyncBN.
-_base_ = './deeplabv3_r101-d8-mg124_4xb4-25k_pascal-context.py'
+# DeepLabv3 on EfficientNet-B4 (timm) (model base) with SemSegPaddle's
+# Pascal Context recipe, as the ResNet-101 one
+# (deeplabv3_r101-d8-mg124_4xb4-25k_pascal-context.py); SemSegPaddle has no
+# Pascal Context config for this backbone.
+_base_ = [
+    '../models/deeplabv3_effb4-d8.py',
+    'mmseg::_base_/default_runtime.py',
+    '../schedules/semsegpaddle_pascal-context.py',
+]
+data_preprocessor = dict(size=(480, 480))
 model = dict(
-    pretrained=None,
-    backbone=dict(
-        _delete_=True,
-        type='TIMMBackbone',
-        model_name='efficientnet_b4',
-        features_only=True,
-        pretrained=True,
-        out_indices=(1, 2, 3, 4),
-        output_stride=8),
-    decode_head=dict(in_channels=448),
-    auxiliary_head=dict(in_channels=160))
+    data_preprocessor=data_preprocessor,
+    test_cfg=dict(mode='slide', crop_size=(480, 480), stride=(160, 160)))
