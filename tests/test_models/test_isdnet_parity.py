@@ -30,8 +30,9 @@ from collections import OrderedDict
 
 import pytest
 import torch
-from conftest import load_tool, max_abs_diff
+from conftest import max_abs_diff
 
+from mmseg_ext.models import ckpt_convert as conv
 from mmseg_ext.models.backbones.stdc_shallow_net import STDCShallowNet
 from mmseg_ext.models.decode_heads.isd_head import ISDHead, RelationAwareFusion
 from mmseg_ext.models.utils.laplacian_pyramid import laplacian_pyramid
@@ -42,8 +43,6 @@ DEEPGLOBE_CFG = osp.join(ROOT, 'configs', 'isdnet',
                          'isdnet_r18-d8_4xb2-80k_deepglobe-1224x1224.py')
 BN = dict(type='BN', requires_grad=True)
 TOL = 1e-5
-
-conv = load_tool('tools/model_converters/isdnet2mmseg.py')
 
 
 @pytest.fixture(scope='module')
@@ -149,9 +148,7 @@ def _write_imagenet(golden, path, layout):
     sd = official_state_dict(gold)
     assert sd['features.0.conv.weight'].shape[1] == 3
     if layout == 'mmseg':  # mmseg's stdc1 checkpoint: stages.* keys
-        from mmseg_ext.models.backbones.stdc_shallow_net import \
-            stdc_official_to_stages
-        sd = stdc_official_to_stages(sd)
+        sd = conv.stdc_official_to_stages(sd)
     torch.save({'state_dict': sd}, path)
 
 
@@ -177,7 +174,7 @@ def test_converter_stdc_imagenet_matches_model_init(golden, tmp_path):
     src = tmp_path / 'STDCNet813M_73.91.tar'
     _write_imagenet(golden, src, 'official')
     dst = tmp_path / 'shallow6.pth'
-    assert conv.main([str(src), str(dst), '--stdc-imagenet']) == 0
+    assert conv.isdnet.main([str(src), str(dst), '--stdc-imagenet']) == 0
     saved = torch.load(dst, weights_only=True)['state_dict']
     net = STDCShallowNet(6, norm_cfg=BN)
     assert saved.keys() == net.state_dict().keys()  # stage 3, fc dropped

@@ -20,8 +20,8 @@ import os.path as osp
 
 import pytest
 import torch
-from conftest import load_tool
 
+from mmseg_ext.models import ckpt_convert as conv
 from mmseg_ext.models.decode_heads import PFHead
 from mmseg_ext.models.losses import ClassBalancedBCELoss
 from mmseg_ext.models.necks import PFNeck, PointFlowModule
@@ -30,8 +30,6 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 GOLDEN = osp.join(ROOT, 'tests', 'data', 'pfnet_golden.pth')
 CFG_DIR = osp.join(ROOT, 'configs', 'pfnet')
 TOL = 1e-5
-
-conv = load_tool('tools/model_converters/pfnet2mmseg.py')
 
 
 @pytest.fixture(scope='module')
