@@ -20,10 +20,8 @@ Maps the state dict of the official ``AlignNetResNetMaxAvgpool``
 ``module.`` prefixes are removed; unknown keys fail the conversion (or are
 kept with ``--keep-unknown``).
 
-Usage::
-
-    python tools/model_converters/pfnet2mmseg.py SRC DST [--config CFG]
-        [--keep-unknown] [--trust-pickle]
+Usage (``SRC DST [--config CFG] [--keep-unknown] [--trust-pickle]``, as
+``sfnet2mmseg.py``)::
 
     python tools/model_converters/pfnet2mmseg.py pfnet_r50_isaid.pth \\
         pfnet_r50_isaid_mmseg.pth \\

@@ -41,21 +41,16 @@ ISDNET_RULES = compile_rules([
     (_RH + r'conv_seg_aux_8\.' + _HEAD, r'refine_head.aux_head_16.\g<k>\g<p>'),
     (_FUSE + r'g1', r'refine_head.\g<f>.spatial_gate'),
     (_FUSE + r'g2', r'refine_head.\g<f>.context_gate'),
-    (_FUSE + r'(?P<m>(?:spatial|context)_mlp\.[02])\.' + PARAM,
-     r'refine_head.\g<f>.\g<m>.\g<p>'),
-    (_FUSE + r'(?P<m>(?:spatial|context)_att\.'
-     r'(?:conv_bn_relu|conv_1x1)\.(?:conv|bn))\.' + PARAM,
-     r'refine_head.\g<f>.\g<m>.\g<p>'),
+    # RAF modules that keep their names
+    (_FUSE + r'(?P<m>(?:spatial|context)_mlp\.[02]|'
+     r'(?:spatial|context)_att\.(?:conv_bn_relu|conv_1x1)\.(?:conv|bn)|'
+     r'smooth\.(?:conv|bn))\.' + PARAM, r'refine_head.\g<f>.\g<m>.\g<p>'),
     (_FUSE + r'context_head\.(?P<m>conv|bn)\.' + PARAM,
      r'refine_head.\g<f>.context_conv.\g<m>.\g<p>'),
-    (_FUSE + r'smooth\.(?P<m>conv|bn)\.' + PARAM,
-     r'refine_head.\g<f>.smooth.\g<m>.\g<p>'),
-    (_RH + r'sr_decoder\.conv1\.(?P<m>conv|bn)\.' + PARAM,
-     r'refine_head.sr_decoder.convs.0.\g<m>.\g<p>'),
-    (_RH + r'sr_decoder\.conv2\.(?P<m>conv|bn)\.' + PARAM,
-     r'refine_head.sr_decoder.convs.1.\g<m>.\g<p>'),
-    (_RH + r'sr_decoder\.conv3\.(?P<m>conv|bn)\.' + PARAM,
-     r'refine_head.sr_decoder.convs.2.\g<m>.\g<p>'),
+    # conv1, conv2, conv3 -> convs.0, convs.1, convs.2
+    (_RH + r'sr_decoder\.conv(?P<n>[123])\.(?P<m>conv|bn)\.' + PARAM,
+     lambda m: f'refine_head.sr_decoder.convs.{int(m["n"]) - 1}.'
+     f'{m["m"]}.{m["p"]}'),
     (_RH + r'sr_decoder\.conv_sr\.' + _HEAD,
      r'refine_head.sr_decoder.conv_sr.\g<k>\g<p>'),
 ])
