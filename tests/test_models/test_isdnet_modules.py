@@ -5,8 +5,9 @@ from mmengine.structures import PixelData
 from mmseg.models.backbones import STDCNet
 from mmseg.structures import SegDataSample
 
-from mmseg_ext.models.backbones.stdc_shallow_net import (
-    STDCShallowNet, expand_first_conv, stdc_official_to_stages)
+from mmseg_ext.models.backbones.stdc_shallow_net import STDCShallowNet
+from mmseg_ext.models.ckpt_convert.stdc import (expand_first_conv,
+                                                stdc_official_to_stages)
 from mmseg_ext.models.decode_heads.isd_head import (
     ISDHead, RelationAwareFusion, SRDecoder, feature_affinity_loss,
     grouped_channel_affinity, image_recon_loss, spatial_affinity)

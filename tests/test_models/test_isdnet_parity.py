@@ -37,8 +37,9 @@ from collections import OrderedDict
 
 import pytest
 import torch
-from conftest import load_tool, max_abs_diff
+from conftest import max_abs_diff
 
+from mmseg_ext.models import ckpt_convert as conv
 from mmseg_ext.models.backbones.stdc_shallow_net import STDCShallowNet
 from mmseg_ext.models.decode_heads.isd_head import ISDHead, RelationAwareFusion
 from mmseg_ext.models.utils.laplacian_pyramid import laplacian_pyramid
@@ -61,9 +62,6 @@ def rel_tol(ref):
     an AVX-512 Xeon against a fixture made on another CPU).
     """
     return TOL * max(1.0, float(ref.abs().max()))
-
-
-conv = load_tool('tools/model_converters/isdnet2mmseg.py')
 
 
 @pytest.fixture(scope='module')
@@ -123,9 +121,7 @@ def _write_imagenet(golden, path, layout):
     sd = official_state_dict(gold)
     assert sd['features.0.conv.weight'].shape[1] == 3
     if layout == 'mmseg':  # mmseg's stdc1 checkpoint: stages.* keys
-        from mmseg_ext.models.backbones.stdc_shallow_net import \
-            stdc_official_to_stages
-        sd = stdc_official_to_stages(sd)
+        sd = conv.stdc_official_to_stages(sd)
     torch.save({'state_dict': sd}, path)
 
 
@@ -153,7 +149,7 @@ def test_converter_stdc_imagenet_matches_model_init(golden, tmp_path):
     src = tmp_path / 'STDCNet813M_73.91.tar'
     _write_imagenet(golden, src, 'official')
     dst = tmp_path / 'shallow6.pth'
-    assert conv.main([str(src), str(dst), '--stdc-imagenet']) == 0
+    assert conv.isdnet.main([str(src), str(dst), '--stdc-imagenet']) == 0
     saved = torch.load(dst, weights_only=True)['state_dict']
     net = STDCShallowNet(6, norm_cfg=BN)
     assert saved.keys() == net.state_dict().keys()  # stage 3, fc dropped

@@ -28,8 +28,8 @@ import os.path as osp
 
 import pytest
 import torch
-from conftest import load_tool
 
+from mmseg_ext.models import ckpt_convert as conv
 from mmseg_ext.models.decode_heads import PFHead
 from mmseg_ext.models.losses import ClassBalancedBCELoss
 from mmseg_ext.models.necks import PFNeck, PointFlowModule
@@ -40,8 +40,6 @@ CFG_DIR = osp.join(ROOT, 'configs', 'pfnet')
 TOL = 1e-5
 # the order of float sums the fixture was computed with (see docstring)
 pytestmark = pytest.mark.usefixtures('one_thread')
-
-conv = load_tool('tools/model_converters/pfnet2mmseg.py')
 
 
 @pytest.fixture(scope='module')

@@ -34,10 +34,11 @@ import sys
 import pytest
 import torch
 import torch.nn as nn
-from conftest import load_tool, max_abs_diff
+from conftest import max_abs_diff
 from mmseg.models.decode_heads import FCNHead
 from mmseg.utils import register_all_modules
 
+from mmseg_ext.models import ckpt_convert as conv
 from mmseg_ext.models.decode_heads.sf_head import SFHead
 from mmseg_ext.models.necks.sf_neck import FAM, SFNeck
 from mmseg_ext.testing.golden.sfnet import official_r18_dsn_state_dict
@@ -54,8 +55,6 @@ R101_CFG = osp.join(CFG_DIR, 'sfnet_r101-d32_4xb2-50k_cityscapes-512x1024.py')
 TOL = 1e-5
 # the order of float sums the fixture was computed with (see docstring)
 pytestmark = pytest.mark.usefixtures('one_thread')
-
-conv = load_tool('tools/model_converters/sfnet2mmseg.py')
 
 
 @pytest.fixture(scope='module')
@@ -245,7 +244,7 @@ def test_cli_missing_source(tmp_path):
 def test_cli_not_a_state_dict(tmp_path, capsys):
     src = tmp_path / 'list.pth'
     torch.save([1, 2, 3], src)
-    assert conv.main([str(src), str(tmp_path / 'out.pth')]) != 0
+    assert conv.sfnet.main([str(src), str(tmp_path / 'out.pth')]) != 0
     err = capsys.readouterr().err
     assert str(src) in err and 'not a state dict' in err
     assert not (tmp_path / 'out.pth').exists()
@@ -261,7 +260,7 @@ def test_cli_roundtrip_and_unknown(tmp_path, golden, capsys):
     src = tmp_path / 'official.pth'
     torch.save({'state_dict': sd}, src)
     dst = tmp_path / 'converted.pth'
-    status = conv.main([str(src), str(dst), '--config', R18_CFG])
+    status = conv.sfnet.main([str(src), str(dst), '--config', R18_CFG])
     out = capsys.readouterr()
     assert status == 0, out.out + out.err
     assert 'keys match the model' in out.out
@@ -275,7 +274,7 @@ def test_cli_roundtrip_and_unknown(tmp_path, golden, capsys):
     sd['module.head.bogus.weight'] = torch.zeros(2)
     torch.save(sd, src)
     dst2 = tmp_path / 'bad.pth'
-    assert conv.main([str(src), str(dst2), '--config', R18_CFG]) != 0
+    assert conv.sfnet.main([str(src), str(dst2), '--config', R18_CFG]) != 0
     err = capsys.readouterr().err
     assert 'head.bogus.weight' in err and 'UNEXPECTED' in err
     assert not dst2.exists()

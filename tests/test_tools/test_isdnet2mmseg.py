@@ -1,4 +1,5 @@
-"""tools/model_converters/isdnet2mmseg.py on checkpoints the tests write.
+"""The ISDNet converter (``mmseg_ext.models.ckpt_convert.isdnet``, CLI
+``tools/model_converters/isdnet2mmseg.py``) on checkpoints the tests write.
 
 The official key layout (names and shapes of a whole official
 ``EncoderDecoderRefine`` R-18, 7 classes) comes from the golden fixture;
@@ -10,18 +11,15 @@ import sys
 
 import pytest
 import torch
-from conftest import load_tool
+
+from mmseg_ext.models.ckpt_convert import ConversionError
+from mmseg_ext.models.ckpt_convert import isdnet as conv
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONVERTER = osp.join(ROOT, 'tools', 'model_converters', 'isdnet2mmseg.py')
 GOLDEN = osp.join(ROOT, 'tests', 'data', 'isdnet_golden.pth')
 CFG = osp.join(ROOT, 'configs', 'isdnet',
                'isdnet_r18-d8_4xb2-80k_deepglobe-1224x1224.py')
-
-
-@pytest.fixture(scope='module')
-def conv():
-    return load_tool('tools/model_converters/isdnet2mmseg.py')
 
 
 @pytest.fixture(scope='module')
@@ -41,7 +39,7 @@ def official():
     return sd
 
 
-def test_key_mapping(conv, official):
+def test_key_mapping(official):
     converted, unknown, aliases = conv.convert_isdnet_with_report(official)
     assert unknown == [] and len(aliases) == 120
     expect = {
@@ -78,7 +76,7 @@ def test_key_mapping(conv, official):
     assert not any('stdc_net' in k or '.g1' in k for k in converted)
 
 
-def test_only_alias_saved_is_used(conv, official):
+def test_only_alias_saved_is_used(official):
     sd = {
         k: v
         for k, v in official.items()
@@ -92,16 +90,16 @@ def test_only_alias_saved_is_used(conv, official):
         official['refine_head.stdc_net.x8.0.2.conv_list.0.conv.weight'])
 
 
-def test_alias_disagreeing_with_features_is_an_error(conv, official):
+def test_alias_disagreeing_with_features_is_an_error(official):
     sd = dict(official)
     sd['refine_head.stdc_net.x4.0.1.bn.bias'] = torch.ones(64)
     with pytest.raises(
-            conv.ConversionError,
+            ConversionError,
             match=r'x4\.0\.1\.bn\.bias should alias .*features\.1'):
         conv.convert_isdnet(sd)
 
 
-def test_cli_roundtrip_with_config(conv, official, tmp_path, capsys):
+def test_cli_roundtrip_with_config(official, tmp_path, capsys):
     src = tmp_path / 'official.pth'
     torch.save(
         {
@@ -126,8 +124,7 @@ def test_cli_roundtrip_with_config(conv, official, tmp_path, capsys):
     ]  # no temp file left
 
 
-def test_cli_unknown_key_fails_without_writing(conv, official, tmp_path,
-                                               capsys):
+def test_cli_unknown_key_fails_without_writing(official, tmp_path, capsys):
     sd = dict(official)
     sd['refine_head.reduce.conv1.weight'] = torch.zeros(128, 512, 1, 1)
     src = tmp_path / 'with_reducer.pth'
@@ -142,7 +139,7 @@ def test_cli_unknown_key_fails_without_writing(conv, official, tmp_path,
         dst, weights_only=True)['state_dict']
 
 
-def test_stdc_imagenet_mode(conv, tmp_path, capsys):
+def test_stdc_imagenet_mode(tmp_path, capsys):
     gen = torch.Generator().manual_seed(0)
     stem = torch.randn(32, 3, 3, 3, generator=gen)
     sd = {
@@ -179,7 +176,7 @@ def test_stdc_imagenet_mode(conv, tmp_path, capsys):
             [str(src), str(dst), '--stdc-imagenet', '--config', CFG])
 
 
-def test_cli_bad_sources(conv, tmp_path, capsys):
+def test_cli_bad_sources(tmp_path, capsys):
     lst = tmp_path / 'list.pth'
     torch.save([1, 2, 3], lst)
     assert conv.main([str(lst), str(tmp_path / 'o.pth')]) == 1

@@ -1,9 +1,6 @@
 """STDC-style shallow network of ISDNet's shallow branch."""
-import re
-from collections import OrderedDict
-from typing import Dict, Sequence, Tuple
+from typing import Sequence, Tuple
 
-import torch
 from mmcv.cnn import ConvModule
 from mmengine.logging import print_log
 from mmengine.model import BaseModule, ModuleList, Sequential
@@ -12,79 +9,8 @@ from mmseg.models.backbones.stdc import STDCModule
 from mmseg.registry import MODELS
 from torch import Tensor
 
-# index of the official ``ShallowNet.features`` / STDC-Seg ``STDCNet813``
-# ``features`` list -> index in our (and mmseg ``STDCNet``'s) ``stages``
-_STDC1_FEATURE_TO_STAGE = ('0', '1', '2.0', '2.1', '3.0', '3.1', '4.0', '4.1')
-
-
-def stdc_official_to_stages(state_dict: Dict[str, Tensor]) -> 'OrderedDict':
-    """Rename STDC-Seg ``features.*`` keys to the ``stages.*`` layout.
-
-    Covers the official ISDNet ``ShallowNet`` and STDC-Seg's ImageNet
-    ``STDCNet813`` (``STDCNet813M_73.91.tar``) keys:
-    ``features.{i}`` -> ``stages.{0, 1, 2.0, 2.1, 3.0, 3.1, 4.0, 4.1}``,
-    ``conv_list`` -> ``layers``, ``avd_layer.0/1`` -> ``downsample.conv/bn``
-    (``ConvX``'s ``conv``/``bn`` already match ``ConvModule``). Keys outside
-    ``features.*`` (classifier, ``conv_last``...) and keys already in the
-    ``stages.*`` layout pass through unchanged.
-
-    Args:
-        state_dict (dict[str, Tensor]): Source weights.
-
-    Returns:
-        OrderedDict: Renamed weights.
-    """
-    out = OrderedDict()
-    for key, value in state_dict.items():
-        m = re.fullmatch(r'features\.(\d+)\.(.*)', key)
-        if m is None or int(m[1]) >= len(_STDC1_FEATURE_TO_STAGE):
-            out[key] = value
-            continue
-        rest = m[2].replace('conv_list.', 'layers.')
-        rest = re.sub(r'^avd_layer\.0\.', 'downsample.conv.', rest)
-        rest = re.sub(r'^avd_layer\.1\.', 'downsample.bn.', rest)
-        out[f'stages.{_STDC1_FEATURE_TO_STAGE[int(m[1])]}.{rest}'] = value
-    return out
-
-
-def expand_first_conv(state_dict: Dict[str, Tensor],
-                      in_channels: int,
-                      key: str = 'stages.0.conv.weight') -> 'OrderedDict':
-    """Tile a 3-channel first conv over ``in_channels`` input channels.
-
-    The official ``ShallowNet.init_weight`` loads the RGB ImageNet STDC
-    weights into the 6-channel Laplacian-residual stem with
-    ``torch.cat([v, v], dim=1)``: the RGB filters are *duplicated*, not
-    halved, so a stem response to a residual pair is twice the RGB
-    response. ``in_channels = 3k`` repeats the filters ``k`` times.
-
-    Args:
-        state_dict (dict[str, Tensor]): Weights in the ``stages.*`` layout.
-        in_channels (int): Input channels of the target stem.
-        key (str): Key of the first conv weight. Default:
-            ``'stages.0.conv.weight'``.
-
-    Returns:
-        OrderedDict: A copy with ``key`` of shape (O, in_channels, kh, kw).
-
-    Raises:
-        KeyError: If ``key`` is missing.
-        ValueError: If ``in_channels`` is not a multiple of the stored
-            input channels.
-    """
-    if key not in state_dict:
-        raise KeyError(f'{key} not in the STDC state dict (keys start with '
-                       f'{sorted(state_dict)[:3]})')
-    out = OrderedDict(state_dict)
-    weight = out[key]
-    if weight.shape[1] == in_channels:
-        return out
-    if in_channels % weight.shape[1]:
-        raise ValueError(
-            f'cannot tile {key} with {weight.shape[1]} input channels over '
-            f'{in_channels} channels')
-    out[key] = torch.cat([weight] * (in_channels // weight.shape[1]), dim=1)
-    return out
+from ..ckpt_convert.engine import strip_module_prefix
+from ..ckpt_convert.stdc import expand_first_conv, stdc_official_to_stages
 
 
 @MODELS.register_module()
@@ -204,11 +130,7 @@ class STDCShallowNet(BaseModule):
                 k[len(prefix):]: v
                 for k, v in state_dict.items() if k.startswith(prefix)
             }
-        state_dict = {
-            k[len('module.'):] if k.startswith('module.') else k: v
-            for k, v in state_dict.items()
-        }
-        state_dict = stdc_official_to_stages(state_dict)
+        state_dict = stdc_official_to_stages(strip_module_prefix(state_dict))
         state_dict = expand_first_conv(state_dict, self.in_channels)
         own = self.state_dict()
         # the ImageNet STDC1 has a third stage and a classifier: only the
