@@ -8,9 +8,13 @@ from mmseg.structures import SegDataSample
 from mmseg_ext.models.backbones.stdc_shallow_net import STDCShallowNet
 from mmseg_ext.models.ckpt_convert.stdc import (expand_first_conv,
                                                 stdc_official_to_stages)
-from mmseg_ext.models.decode_heads.isd_head import (
-    ISDHead, RelationAwareFusion, SRDecoder, feature_affinity_loss,
-    grouped_channel_affinity, image_recon_loss, spatial_affinity)
+from mmseg_ext.models.decode_heads.isd_head import ISDHead
+from mmseg_ext.models.losses.isdnet_losses import (feature_affinity_loss,
+                                                   image_recon_loss,
+                                                   spatial_affinity)
+from mmseg_ext.models.utils.relation_aware_fusion import (
+    RelationAwareFusion, grouped_channel_affinity)
+from mmseg_ext.models.utils.sr_decoder import SRDecoder
 
 BN = dict(type='BN', requires_grad=True)
 
@@ -195,4 +199,5 @@ def test_isd_head_loss_names_bad_label_file():
     sample = SegDataSample(metainfo=dict(seg_map_path='bad_labelIds.png'))
     sample.gt_sem_seg = PixelData(data=torch.full((1, 64, 64), 7))
     with pytest.raises(ValueError, match='bad_labelIds.png'):
-        head.loss(_randn(1, 3, 64, 64), _randn(1, 128, 2, 2), [sample], dict())
+        head.loss((_randn(1, 3, 64, 64), _randn(1, 128, 2, 2)), [sample],
+                  dict())

@@ -181,19 +181,18 @@ def test_isd_head_parity(golden):
     gold = golden['isd_head']
     head = _isd_head(golden)
     with torch.no_grad():
-        logits = head(gold['img'], gold['context'])
-        train = head.forward_train(gold['img'], gold['context'])
+        logits = head((gold['img'], gold['context']))
+        head.training = True  # training outputs; BN and dropout stay in eval
+        train = head((gold['img'], gold['context']))
     assert max_abs_diff('ISDHead logits', logits, gold['logits']) <= TOL
-    assert max_abs_diff('ISDHead train logits', train['seg'],
+    assert max_abs_diff('ISDHead train logits', train.seg,
                         gold['logits_train']) <= TOL
     # official output_aux16 = conv_seg_aux_16(1/8 context): our aux8
-    assert max_abs_diff('ISDHead aux 1/8', train['aux8'], gold['aux16']) <= TOL
-    assert max_abs_diff('ISDHead aux 1/16', train['aux16'],
-                        gold['aux8']) <= TOL
-    from mmseg_ext.models.decode_heads.isd_head import (feature_affinity_loss,
-                                                        image_recon_loss)
-    recon = image_recon_loss(train['sr'], train['sr_target'], 0.1)
-    fa = feature_affinity_loss(gold['context'], train['sr_feats'], 1.0)
+    assert max_abs_diff('ISDHead aux 1/8', train.aux8, gold['aux16']) <= TOL
+    assert max_abs_diff('ISDHead aux 1/16', train.aux16, gold['aux8']) <= TOL
+    from mmseg_ext.models.losses import feature_affinity_loss, image_recon_loss
+    recon = image_recon_loss(train.sr, train.sr_target, 0.1)
+    fa = feature_affinity_loss(gold['context'], train.sr_feats, 1.0)
     assert max_abs_diff('recon loss', recon, gold['recon_loss']) <= TOL
     # relative: the affinity L1 is a mean of O(1)..O(C) Gram entries
     assert max_abs_diff('affinity loss', fa,
@@ -210,8 +209,7 @@ def test_full_segmentor_parity(golden):
     model.eval()
     img = gold['img']
     with torch.no_grad():
-        aspp_logits, _ = model.decode_head.forward_with_context(
-            model.extract_feat(img))
+        aspp_logits, _ = model.decode_head(model.extract_feat(img))
         tensor_out = model(img, mode='tensor')
         seg = model.encode_decode(img, [dict(img_shape=img.shape[2:])])
     assert max_abs_diff('ASPP logits', aspp_logits, gold['aspp_logits']) <= TOL

@@ -146,8 +146,8 @@ def test_loss_keys_and_gradients_reach_both_branches():
     # the context feature); the residual BN gammas start at zero in mmseg's
     # ResNet, so their gradient is the one that shows
     model.zero_grad()
-    context = model.decode_head.forward_with_context(model.extract_feat(x))[1]
-    model.refine_head.loss(x, context, _samples(labels),
+    context = model.decode_head(model.extract_feat(x))[1]
+    model.refine_head.loss((x, context), _samples(labels),
                            {})['loss_ce'].backward()
     assert model.decode_head.bottleneck.conv.weight.grad.abs().sum() > 0
     assert model.decode_head.conv_seg.weight.grad is None

@@ -3,12 +3,14 @@ from typing import List, Tuple
 
 from mmseg.models.decode_heads.aspp_head import ASPPHead
 from mmseg.registry import MODELS
-from mmseg.utils import ConfigType, SampleList
+from mmseg.utils import SampleList
 from torch import Tensor
+
+from ..utils.label_check import LabelCheckMixin
 
 
 @MODELS.register_module()
-class RefineASPPHead(ASPPHead):
+class RefineASPPHead(LabelCheckMixin, ASPPHead):
     """DeepLabV3 ASPP head of ISDNet's deep branch.
 
     The official ``RefineASPPHead`` (cedricgsh/ISDNet
@@ -17,13 +19,21 @@ class RefineASPPHead(ASPPHead):
     feature *before* dropout and ``conv_seg``; :class:`ISDHead` takes it as
     the context. Weights, logits and losses are mmseg's ``ASPPHead``'s.
 
+    mmseg's head contract: :meth:`forward` returns the pair ``(logits,
+    context)`` in training and eval mode alike (ISDNet needs the context in
+    both); :meth:`loss_by_feat` and :meth:`predict_by_feat` take that pair
+    and score or resize the logits.
+
     Args:
         **kwargs: :class:`ASPPHead` arguments (``dilations``,
             ``in_channels``, ``channels``, ...).
+
+    Raises:
+        ValueError: In :meth:`loss`, if a label map holds ids outside the
+            classes and ``ignore_index`` (the message names the file).
     """
 
-    def forward_with_context(self,
-                             inputs: List[Tensor]) -> Tuple[Tensor, Tensor]:
+    def forward(self, inputs: List[Tensor]) -> Tuple[Tensor, Tensor]:
         """Logits and context feature.
 
         Args:
@@ -36,13 +46,14 @@ class RefineASPPHead(ASPPHead):
         feat = self._forward_feature(inputs)
         return self.cls_seg(feat), feat
 
-    def loss_with_context(self, inputs: List[Tensor],
-                          batch_data_samples: SampleList,
-                          train_cfg: ConfigType) -> Tuple[dict, Tensor]:
-        """As :meth:`loss`, also returning the context feature.
+    def loss_by_feat(self, seg_logits: Tuple[Tensor, Tensor],
+                     batch_data_samples: SampleList) -> dict:
+        """:meth:`ASPPHead.loss_by_feat` of the logits of ``(logits,
+        context)``."""
+        return super().loss_by_feat(seg_logits[0], batch_data_samples)
 
-        Returns:
-            tuple[dict, Tensor]: Losses and the (N, channels, h, w) feature.
-        """
-        logits, feat = self.forward_with_context(inputs)
-        return self.loss_by_feat(logits, batch_data_samples), feat
+    def predict_by_feat(self, seg_logits: Tuple[Tensor, Tensor],
+                        batch_img_metas: List[dict]) -> Tensor:
+        """:meth:`ASPPHead.predict_by_feat` of the logits of ``(logits,
+        context)``: (N, num_classes, H, W) at ``img_shape``."""
+        return super().predict_by_feat(seg_logits[0], batch_img_metas)

@@ -98,13 +98,18 @@ class ISDNetEncoderDecoder(EncoderDecoder):
     def encode_decode(self, inputs: Tensor,
                       batch_img_metas: List[dict]) -> Tensor:
         """Refined logits (N, num_classes, H, W) at the input size."""
-        _, context = self.decode_head.forward_with_context(
-            self.extract_feat(inputs))
-        return self.refine_head.predict(inputs, context, batch_img_metas,
+        _, context = self.decode_head(self.extract_feat(inputs))
+        return self.refine_head.predict((inputs, context), batch_img_metas,
                                         self.test_cfg)
 
     def loss(self, inputs: Tensor, data_samples: SampleList) -> dict:
         """Losses of both branches (keys in the class docstring).
+
+        Both heads follow mmseg's contract (``forward`` then
+        ``loss_by_feat``). ``refine_head.loss`` runs first because it checks
+        the label values, once per batch, before any cross-entropy reads
+        them; the dict still lists ``decode.*`` first, as the summed total
+        depends on the order.
 
         Args:
             inputs (Tensor): Normalised images (N, 3, H, W).
@@ -112,15 +117,18 @@ class ISDNetEncoderDecoder(EncoderDecoder):
 
         Returns:
             dict[str, Tensor]: Loss components and accuracies.
+
+        Raises:
+            ValueError: If a label map holds ids outside the classes and
+                ``ignore_index`` (the message names the file).
         """
         x = self.extract_feat(inputs)
-        loss_decode, context = self.decode_head.loss_with_context(
-            x, data_samples, self.train_cfg)
-        losses = add_prefix(loss_decode, 'decode')
-        losses.update(
-            add_prefix(
-                self.refine_head.loss(inputs, context, data_samples,
-                                      self.train_cfg), 'refine'))
+        decode_out = self.decode_head(x)
+        loss_refine = self.refine_head.loss((inputs, decode_out[1]),
+                                            data_samples, self.train_cfg)
+        losses = add_prefix(
+            self.decode_head.loss_by_feat(decode_out, data_samples), 'decode')
+        losses.update(add_prefix(loss_refine, 'refine'))
         if self.with_auxiliary_head:
             losses.update(self._auxiliary_head_forward_train(x, data_samples))
         return losses
@@ -130,10 +138,10 @@ class ISDNetEncoderDecoder(EncoderDecoder):
                  data_samples: OptSampleList = None) -> Tensor:
         """Tensor mode: refined logits (N, num_classes, H/8, W/8).
 
-        What ``model(x, mode='tensor')`` (and ``tools/fps_test.py``) runs:
-        both branches, without the final resize (the official
-        ``forward_dummy`` includes it).
+        What ``model(x, mode='tensor')`` (and ``tools/fps_test.py``) runs in
+        eval mode: both heads' ``forward``, without the final resize (the
+        official ``forward_dummy`` includes it). In training mode the
+        refine head returns its training outputs instead.
         """
-        _, context = self.decode_head.forward_with_context(
-            self.extract_feat(inputs))
-        return self.refine_head.forward(inputs, context)
+        _, context = self.decode_head(self.extract_feat(inputs))
+        return self.refine_head((inputs, context))
