@@ -302,8 +302,9 @@ def test_without_file_the_paddle_zeros_make_identical_class_nodes(caplog):
 def test_head_forward_and_losses():
     head = _head()
     x = [torch.randn(2, 32, 5, 7)]
-    assert head(x).shape == (2, 19, 5, 7)
-    logits, class_nodes = head.forward_with_nodes(x)
+    assert head.eval()(x).shape == (2, 19, 5, 7)
+    logits, class_nodes = head.train()(x)
+    assert logits.shape == (2, 19, 5, 7)
     assert class_nodes.shape == (2, 16, 19)
     assert head.semantic_centroid.shape == (19, 16)
     assert torch.all(head.semantic_centroid == 1)
@@ -320,10 +321,10 @@ def test_head_forward_and_losses():
 
 
 def test_sc_loss_value_is_bce_of_centroid_logits_vs_presence():
-    head = _head().eval()
+    head = _head()
     x = [torch.randn(2, 32, 5, 7)]
     samples = _samples(seed=3)
-    logits, nodes = head.forward_with_nodes(x)
+    logits, nodes = head(x)  # training mode: (logits, class nodes)
     losses = head.loss_by_feat((logits, nodes), samples)
     s = (nodes.transpose(1, 2) * head.semantic_centroid).sum(2).double()
     target = torch.zeros(2, 19, dtype=torch.float64)

@@ -15,7 +15,7 @@ from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, SampleList
 from torch import Tensor
 
-from ..utils.label_check import check_seg_labels
+from ..utils.label_check import LabelCheckMixin
 from .glore_head import GloReGCN
 
 
@@ -203,7 +203,7 @@ class GlobalReasonUnit(BaseModule):
 
 
 @MODELS.register_module()
-class GINetHead(BaseDecodeHead):
+class GINetHead(LabelCheckMixin, BaseDecodeHead):
     """GINet head (`arXiv 2009.06160 <https://arxiv.org/abs/2009.06160>`_).
 
     Follows ``GIHead`` of PaddleSeg ``paddleseg/models/ginet.py`` (GINet has
@@ -245,9 +245,13 @@ class GINetHead(BaseDecodeHead):
     Raises:
         FileNotFoundError, ValueError: From :func:`load_class_embeddings`
             (missing file, wrong shape vs ``num_classes``), naming the file.
+        ValueError: In :meth:`loss`, if a label map holds ids outside the
+            classes and ``ignore_index``; the message names the file.
 
     Input: the neck's tuple; ``in_index`` selects (N, in_channels, h, w).
-    Output of :meth:`forward`: logits (N, num_classes, h, w).
+    Output of :meth:`forward`: logits (N, num_classes, h, w) in eval mode,
+    ``(logits, class_nodes)`` in training (mmseg's contract: :meth:`loss` =
+    :meth:`forward` + :meth:`loss_by_feat`).
     """
 
     def __init__(self,
@@ -312,34 +316,30 @@ class GINetHead(BaseDecodeHead):
         word = self.fc2(self.fc1(self.class_embeddings))  # (K, C)
         return word.t().unsqueeze(0).expand(batch_size, -1, -1)
 
-    def forward_with_nodes(self,
-                           inputs: Sequence[Tensor]) -> Tuple[Tensor, Tensor]:
-        """Logits (N, K, h, w) and class nodes (N, num_state, K)."""
+    def forward(
+            self,
+            inputs: Sequence[Tensor]) -> Union[Tensor, Tuple[Tensor, Tensor]]:
+        """Logits, and in training the class nodes the SC loss reads.
+
+        Args:
+            inputs (Sequence[Tensor]): The neck's features.
+
+        Returns:
+            Tensor | tuple[Tensor, Tensor]: Eval mode: logits
+            (N, num_classes, h, w). Training mode: ``(logits, class_nodes)``
+            with class nodes (N, num_state, num_classes), what
+            :meth:`loss_by_feat` consumes.
+        """
         x = self._transform_inputs(inputs)
         word = self.class_nodes_input(x.size(0))
         x, class_nodes = self.gloru(self.reduce(x), word)
-        return self.cls_seg(x), class_nodes
-
-    def forward(self, inputs: Sequence[Tensor]) -> Tensor:
-        return self.forward_with_nodes(inputs)[0]
+        logits = self.cls_seg(x)
+        return (logits, class_nodes) if self.training else logits
 
     def sc_logits(self, class_nodes: Tensor) -> Tensor:
         """(N, C, K) class nodes -> (N, K) presence logits via the centroid."""
         return (class_nodes.transpose(1, 2) *
                 self.semantic_centroid).sum(dim=2)
-
-    def loss(self, inputs: Sequence[Tensor], batch_data_samples: SampleList,
-             train_cfg: ConfigType) -> dict:
-        """Segmentation losses (and ``loss_sc``) for one batch.
-
-        Raises:
-            ValueError: If a label map holds ids outside the classes and
-                ``ignore_index``; the message names the file.
-        """
-        check_seg_labels(batch_data_samples, self.num_classes,
-                         self.ignore_index)
-        return self.loss_by_feat(
-            self.forward_with_nodes(inputs), batch_data_samples)
 
     def loss_by_feat(self, seg_logits: Union[Tensor, Tuple[Tensor, Tensor]],
                      batch_data_samples: SampleList) -> dict:
@@ -347,8 +347,8 @@ class GINetHead(BaseDecodeHead):
 
         Args:
             seg_logits: Logits (N, K, h, w), or ``(logits, class_nodes)``
-                as :meth:`forward_with_nodes` returns; the SC loss needs the
-                class nodes.
+                as :meth:`forward` returns in training; the SC loss needs
+                the class nodes.
             batch_data_samples: Samples with ``gt_sem_seg``.
         """
         class_nodes = None
