@@ -1,7 +1,10 @@
 import pytest
 import torch
 import torch.nn.functional as F
+from mmengine.structures import PixelData
+from mmseg.structures import SegDataSample
 
+from mmseg_ext.models.decode_heads import SFHead
 from mmseg_ext.models.losses import OhemCrossEntropyLoss, ohem_keep_mask
 
 
@@ -45,7 +48,25 @@ def test_mean_over_kept_pixels_not_all_pixels():
     torch.testing.assert_close(loss, torch.tensor(10.0), atol=1e-3, rtol=0)
 
 
-def test_out_of_range_label_is_a_clear_error():
-    with pytest.raises(ValueError, match=r'\[40\].*outside \[0, 4\)'):
-        OhemCrossEntropyLoss()(torch.randn(1, 4, 2, 2),
-                               torch.tensor([[[0, 1], [40, 255]]]))
+def test_out_of_range_label_is_a_clear_error_from_the_head():
+    """The head checks the labels (once); the loss no longer does."""
+    head = SFHead([8],
+                  8,
+                  in_index=[0],
+                  num_classes=4,
+                  loss_decode=dict(type='OhemCrossEntropyLoss'))
+    sample = SegDataSample(metainfo=dict(seg_map_path='l.png'))
+    sample.gt_sem_seg = PixelData(data=torch.tensor([[[0, 1], [40, 255]]]))
+    with pytest.raises(
+            ValueError, match=r'outside \[0, 4\).*l\.png: values \[40\]'):
+        head.loss([torch.randn(1, 8, 2, 2)], [sample], dict())
+
+
+def test_per_pixel_weight_is_refused():
+    """A sampler's seg_weight would be silently dropped: refuse it."""
+    loss = OhemCrossEntropyLoss()
+    logits, label = torch.randn(1, 4, 2, 2), torch.zeros(1, 2, 2).long()
+    with pytest.raises(ValueError, match='takes no per-pixel weight'):
+        loss(logits, label, weight=torch.ones(1, 2, 2))
+    torch.testing.assert_close(
+        loss(logits, label, weight=None), loss(logits, label))

@@ -1,4 +1,5 @@
-"""Online hard example mining cross-entropy, as the official SFNet/PFNet training."""
+"""Online hard example mining cross-entropy of the official SFNet/PFNet
+training (``OhemCrossEntropy2dTensor``)."""
 from typing import Optional
 
 import torch
@@ -50,12 +51,32 @@ def ohem_keep_mask(logits: Tensor, label: Tensor, thresh: float, min_kept: int,
 class OhemCrossEntropyLoss(nn.Module):
     """Cross-entropy over the hard pixels only, averaged over the kept pixels.
 
-    The official SFNet and PointFlow training (``OhemCrossEntropy2dTensor``,
-    thresh 0.7, min_kept 10000 per GPU batch; SFNet's DSN criterion uses
-    100000). mmseg's ``OHEMPixelSampler`` selects the same pixels but counts
-    ``min_kept`` per image and averages the loss over *all* pixels, which
-    scales the loss by the kept fraction; this loss divides by the number of
-    kept pixels, as the official code does. Use it without a ``sampler``.
+    The official SFNet and PointFlow training (lxtGH/SFSegNets and
+    lxtGH/PFSegNets ``loss.py``, ``OhemCrossEntropy2dTensor``, thresh 0.7,
+    min_kept 10000 per GPU batch; SFNet's DSN criterion uses 100000); the
+    pixels are those of :func:`ohem_keep_mask`. mmseg's ``OHEMPixelSampler``
+    selects the same pixels but counts ``min_kept`` per image and averages
+    the loss over *all* pixels, which scales the loss by the kept fraction;
+    this loss divides by the number of kept pixels, as the official code
+    does. Use it without a ``sampler``.
+
+    **Why not mmseg 1.2.2's** ``OhemCrossEntropy``
+    (``mmseg/models/losses/ohem_cross_entropy_loss.py``, from PIDNet's
+    ``utils/criterion.py``): it also averages over the kept pixels of the
+    batch, but its rule differs from the official SFNet one in three ways,
+    each of which changes which pixels train:
+
+    * it keeps ``p < threshold``, the official code ``p <= threshold``;
+    * its threshold candidate is the sorted probability at index
+      ``min_kept`` (the (min_kept+1)-th smallest), the official one at
+      ``min_kept - 1`` (the min_kept-th smallest);
+    * when the batch has fewer valid pixels than ``min_kept`` it still
+      thresholds (at the largest probability), where the official code keeps
+      every valid pixel.
+
+    It also takes its ``ignore_label`` from its own config rather than the
+    head's ``ignore_index``. Ours keeps the official rule, because the
+    SFNet and PFNet configs reproduce the official training.
 
     Args:
         thresh (float): Probability threshold. Default: 0.7.
@@ -65,8 +86,11 @@ class OhemCrossEntropyLoss(nn.Module):
             Default: 'loss_ohem_ce'.
 
     Raises:
-        ValueError: On a label value outside ``[0, C)`` that is not
-            ``ignore_index`` (it would otherwise index out of range or NaN).
+        ValueError: In :meth:`forward`, if given a ``weight`` (a sampler's
+            per-pixel weights): OHEM selects its own pixels.
+
+    Label values are not checked here: the decode head checks them once
+    per batch (:class:`~mmseg_ext.models.utils.label_check.LabelCheckMixin`).
     """
 
     def __init__(self,
@@ -86,15 +110,30 @@ class OhemCrossEntropyLoss(nn.Module):
                 weight: Optional[Tensor] = None,
                 ignore_index: int = 255,
                 **kwargs) -> Tensor:
-        """(N, C, H, W) logits and (N, H, W) labels -> scalar loss."""
-        num_classes = cls_score.shape[1]
-        bad = (label != ignore_index) & ((label < 0) | (label >= num_classes))
-        if bad.any():
-            values = torch.unique(label[bad]).tolist()[:10]
+        """Mean cross-entropy of the kept pixels, times ``loss_weight``.
+
+        Args:
+            cls_score (Tensor): Logits (N, C, H, W).
+            label (Tensor): Class ids (N, H, W), ``ignore_index`` for void;
+                every other value must be in ``[0, C)``.
+            weight (Tensor, optional): Must be None (mmseg passes a
+                sampler's ``seg_weight`` here).
+            ignore_index (int): Void label. Default: 255.
+            **kwargs: Other arguments of mmseg's loss call (``avg_factor``,
+                ...), ignored.
+
+        Returns:
+            Tensor: Scalar loss (0 with a gradient path when no pixel is
+            kept).
+
+        Raises:
+            ValueError: If ``weight`` is given.
+        """
+        if weight is not None:
             raise ValueError(
-                f'label values {values} are outside [0, {num_classes}) and '
-                f'not ignore_index={ignore_index}: check the dataset\'s '
-                'label maps and reduce_zero_label')
+                'OhemCrossEntropyLoss selects its own pixels and takes no '
+                'per-pixel weight; remove the decode head\'s sampler (e.g. '
+                'OHEMPixelSampler) when using this loss')
         keep = ohem_keep_mask(cls_score, label, self.thresh, self.min_kept,
                               ignore_index)
         target = label.masked_fill(~keep, ignore_index).long()

@@ -1,4 +1,12 @@
-"""Fail fast, naming the file, on label maps with out-of-range values."""
+"""Fail fast, naming the file, on label maps with out-of-range values.
+
+The one label check of the package: every decode head of ``mmseg_ext``
+(``SFHead``, ``PFHead``, ``GloReHead``, ``GINetHead``, ``RefineASPPHead``,
+``ISDHead``) mixes in :class:`LabelCheckMixin`, so each training batch is
+checked once (one host sync), in the decode head's :meth:`loss`, before any
+loss reads the labels. The losses (e.g. ``OhemCrossEntropyLoss``) and the
+auxiliary heads do not check again.
+"""
 from typing import Sequence
 
 import torch
@@ -43,7 +51,9 @@ class LabelCheckMixin:
     """Decode-head mixin: :meth:`loss` runs :func:`check_seg_labels` first.
 
     Put it before the head base:
-    ``class SFHead(LabelCheckMixin, BaseDecodeHead)``.
+    ``class SFHead(LabelCheckMixin, BaseDecodeHead)``. mmseg's
+    ``EncoderDecoder`` calls the decode head's ``loss`` before the auxiliary
+    heads', so the check precedes every cross-entropy of the batch.
     """
 
     def loss(self, inputs: Sequence[Tensor], batch_data_samples: SampleList,
