@@ -1,4 +1,4 @@
-"""The FPN skeleton shared by SFNet and PFNet: PPM on top, laterals, ``fpn_out``."""
+"""FPN skeleton shared by SFNet and PFNet: PPM, laterals, ``fpn_out``."""
 from typing import List, Optional, Sequence, Tuple
 
 import torch
@@ -21,8 +21,8 @@ class AlignedFPNNeck(BaseModule):
     * PPM on the last level: per scale avg-pool -> 1x1 conv -> BN, **no ReLU**
       (mmseg's :class:`PPM` with ``act_cfg=None``), upsampled with
       ``align_corners=True``; the bottleneck is a **1x1** conv-BN-ReLU over
-      ``[pooled maps..., input]`` (that order, as the official code) followed by
-      Dropout2d(0.1).
+      ``[pooled maps..., input]`` (that order, as the official code)
+      followed by Dropout2d(0.1).
     * Laterals: 1x1 conv (with bias, as official) -> BN -> ReLU.
     * Top-down: ``f = align(lateral, f) + lateral``; ``fpn_out`` (3x3
       conv-BN-ReLU) is applied only to the copy that is output, the raw ``f``

@@ -1,4 +1,4 @@
-"""PointFlow neck of PFNet: PointMatcher, PointFlowModule and the FPN around them."""
+"""PointFlow neck of PFNet: PointMatcher, PointFlowModule and their FPN."""
 from typing import Sequence, Tuple
 
 import torch
@@ -8,7 +8,7 @@ from mmcv.cnn import ConvModule
 from mmcv.ops import point_sample
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
-from mmseg.utils import ConfigType, OptConfigType
+from mmseg.utils import ConfigType
 from torch import Tensor
 
 from ..utils.point_flow_ops import (coarse_to_fine_indices,
@@ -159,7 +159,8 @@ def _gather(feat: Tensor, indices: Tensor) -> Tensor:
 
 @MODELS.register_module()
 class PFNeck(AlignedFPNNeck):
-    """PointFlow neck of PFNet (`arXiv 2103.06564 <https://arxiv.org/abs/2103.06564>`_).
+    """PointFlow neck of PFNet (`arXiv 2103.06564
+    <https://arxiv.org/abs/2103.06564>`_).
 
     The feature part of ``UperNetAlignHeadMaxAvgpool`` (lxtGH/PFSegNets
     ``network/pointflow_resnet_with_max_avg_pool.py``): the
@@ -173,21 +174,19 @@ class PFNeck(AlignedFPNNeck):
         in_channels (Sequence[int]): Widths of the backbone levels, fine to
             coarse, e.g. (256, 512, 1024, 2048) for R-50.
         channels (int): ``fpn_dim`` (official: 256).
-        pool_scales (Sequence[int]): PPM scales. Default: (1, 2, 3, 6).
         match_dim (int): PointMatcher width. Default: 64.
         maxpool_size (int): Salient grid. Default: 14 (training scripts).
         avgpool_size (int): Edge-suppression grid. Default: 9 (scripts).
         edge_points (int): Edge points per level. Default: 128 (scripts).
-        ppm_dropout (float): Dropout2d after the PPM bottleneck. Default: 0.1.
         norm_cfg (dict): Norm layers. Default: ``dict(type='BN')``.
-        act_cfg (dict): Activation layers. Default: ``dict(type='ReLU')``.
-        init_cfg (dict | list | None): Initialisation config.
+        **kwargs: :class:`AlignedFPNNeck` arguments (``pool_scales``,
+            ``ppm_dropout``, ``act_cfg``, ``init_cfg``).
 
     Input: tuple of L maps (N, in_channels[i], H_i, W_i), fine to coarse.
-    Output: tuple of 2L-1 maps: L fused maps (N, channels, H_i, W_i) (``fpn_out``
-    of the fine levels, then the PPM output), then L-1 edge logits
-    (N, 1, H_{i+1}, W_{i+1}), one per fine level i, at the size of the coarser
-    level, fine to coarse.
+    Output: tuple of 2L-1 maps: L fused maps (N, channels, H_i, W_i)
+    (``fpn_out`` of the fine levels, then the PPM output), then L-1 edge
+    logits (N, 1, H_{i+1}, W_{i+1}), one per fine level i, at the size of
+    the coarser level, fine to coarse.
 
     Raises:
         ValueError: If the number of inputs differs from ``in_channels``.
@@ -196,17 +195,13 @@ class PFNeck(AlignedFPNNeck):
     def __init__(self,
                  in_channels: Sequence[int],
                  channels: int,
-                 pool_scales: Sequence[int] = (1, 2, 3, 6),
                  match_dim: int = 64,
                  maxpool_size: int = 14,
                  avgpool_size: int = 9,
                  edge_points: int = 128,
-                 ppm_dropout: float = 0.1,
                  norm_cfg: ConfigType = dict(type='BN'),
-                 act_cfg: ConfigType = dict(type='ReLU'),
-                 init_cfg: OptConfigType = None):
-        super().__init__(in_channels, channels, pool_scales, ppm_dropout,
-                         norm_cfg, act_cfg, init_cfg)
+                 **kwargs):
+        super().__init__(in_channels, channels, norm_cfg=norm_cfg, **kwargs)
         self.point_flows = nn.ModuleList(
             PointFlowModule(channels, match_dim, maxpool_size, avgpool_size,
                             edge_points, norm_cfg)

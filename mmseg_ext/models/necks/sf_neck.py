@@ -1,11 +1,10 @@
-"""SF neck: Flow Alignment Modules on an FPN top-down path, with a PPM on top."""
-from typing import Sequence, Tuple
+"""SF neck: Flow Alignment Modules on an FPN top-down path, a PPM on top."""
+from typing import Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
-from mmseg.utils import ConfigType, OptConfigType
 from torch import Tensor
 
 from ..utils.flow_warp import flow_warp
@@ -53,7 +52,8 @@ class FAM(nn.Module):
 
 @MODELS.register_module()
 class SFNeck(AlignedFPNNeck):
-    """SF neck of SFNet (`arXiv 2002.10120 <https://arxiv.org/abs/2002.10120>`_).
+    """SF neck of SFNet (`arXiv 2002.10120
+    <https://arxiv.org/abs/2002.10120>`_).
 
     The feature part of ``UperNetAlignHead`` in lxtGH/SFSegNets
     (``network/sfnet_resnet.py``); :class:`SFHead` is its fusion part. The PPM,
@@ -64,14 +64,11 @@ class SFNeck(AlignedFPNNeck):
         in_channels (Sequence[int]): Widths of the backbone levels, fine to
             coarse, e.g. (64, 128, 256, 512) for R-18.
         channels (int): ``fpn_dim``: 128 for R-18, 256 for R-50/101.
-        pool_scales (Sequence[int]): PPM scales. Default: (1, 2, 3, 6).
         fam_channels (int | None): FAM reduction width. Default: channels // 2.
-        ppm_dropout (float): Dropout2d after the PPM bottleneck. Default: 0.1.
         return_dsn (bool): Also output the pre-``fpn_out`` top-down maps of the
             fine levels (for the DSN auxiliary heads). Default: False.
-        norm_cfg (dict): Norm layers. Default: ``dict(type='BN')``.
-        act_cfg (dict): Activation layers. Default: ``dict(type='ReLU')``.
-        init_cfg (dict | list | None): Initialisation config.
+        **kwargs: :class:`AlignedFPNNeck` arguments (``pool_scales``,
+            ``ppm_dropout``, ``norm_cfg``, ``act_cfg``, ``init_cfg``).
 
     Input: tuple of L maps (N, in_channels[i], H_i, W_i), fine to coarse.
     Output: tuple of L maps (N, channels, H_i, W_i): ``fpn_out`` of the fused
@@ -85,15 +82,10 @@ class SFNeck(AlignedFPNNeck):
     def __init__(self,
                  in_channels: Sequence[int],
                  channels: int,
-                 pool_scales: Sequence[int] = (1, 2, 3, 6),
-                 fam_channels: int = None,
-                 ppm_dropout: float = 0.1,
+                 fam_channels: Optional[int] = None,
                  return_dsn: bool = False,
-                 norm_cfg: ConfigType = dict(type='BN'),
-                 act_cfg: ConfigType = dict(type='ReLU'),
-                 init_cfg: OptConfigType = None):
-        super().__init__(in_channels, channels, pool_scales, ppm_dropout,
-                         norm_cfg, act_cfg, init_cfg)
+                 **kwargs):
+        super().__init__(in_channels, channels, **kwargs)
         self.return_dsn = return_dsn
         fam_channels = fam_channels or channels // 2
         self.fams = nn.ModuleList(
