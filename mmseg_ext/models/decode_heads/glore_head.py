@@ -143,9 +143,10 @@ class GloReHead(LabelCheckMixin, BaseDecodeHead):
     on Pascal Context), passed through one :class:`GloReUnit` with
     ``num_mid=64`` (128 states, 64 nodes), then Dropout(0.1) and a 1x1
     classifier with bias. The dropout is element-wise (``nn.Dropout``) like
-    Paddle's, where mmseg's heads drop whole channels (``Dropout2d``). The unit itself follows the official
-    facebookresearch/GloRe unit (ReLU placement, zero-initialised final BN
-    with eps 1e-4); SemSegPaddle's own unit uses eps 1e-5 and no zero init.
+    Paddle's, where mmseg's heads drop whole channels (``Dropout2d``). The
+    unit itself follows the official facebookresearch/GloRe unit (ReLU
+    placement, zero-initialised final BN with eps 1e-4); SemSegPaddle's own
+    unit uses eps 1e-5 and no zero init.
 
     SemSegPaddle's 3x3 reduction conv has no padding (``fluid.layers.conv2d``
     defaults to 0), which trims one feature pixel on each side before the

@@ -13,16 +13,18 @@ from ..utils.label_check import LabelCheckMixin
 
 @MODELS.register_module()
 class SFHead(LabelCheckMixin, BaseDecodeHead):
-    """Fusion head of SFNet (`arXiv 2002.10120 <https://arxiv.org/abs/2002.10120>`_).
+    """Fusion head of SFNet (`arXiv 2002.10120
+    <https://arxiv.org/abs/2002.10120>`_).
 
     The tail of ``UperNetAlignHead`` (lxtGH/SFSegNets,
     ``network/sfnet_resnet.py``): every :class:`SFNeck` level is resized to the
     finest with ``align_corners=True``, concatenated, passed through a 3x3
     conv-BN-ReLU (``conv_last[0]``) and a 1x1 classifier with bias. The
     official head has no dropout, hence ``dropout_ratio=0`` by default (the
-    seed's mmseg port used ``FCNHead``, which adds Dropout2d(0.1); we follow
-    the official code), and the logits are upsampled to the label/image size
-    with ``align_corners=True``.
+    MMSeg-SFNet reproduction from the OpenMMLab algorithm challenge 2021
+    used ``FCNHead``, which adds Dropout2d(0.1); we follow the official
+    code), and the logits are upsampled to the label/image size with
+    ``align_corners=True``.
 
     Args:
         in_channels (Sequence[int]): Widths of the fused levels (all

@@ -1,4 +1,4 @@
-"""Class-balanced binary cross-entropy for boundary maps (PFNet's edge loss)."""
+"""Class-balanced binary cross-entropy of boundary maps (PFNet edge loss)."""
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
