@@ -6,7 +6,8 @@ the PointRend/PSPNet/DeepLabv3 configs on mmseg's heads), built on CPU
 
 * ``mode='tensor'`` (``model._forward``, what deployment exports) gives
   the logits (1, num_classes, h, w) through the heads' ``forward``, and
-  ``mode='predict'`` gives those logits resized to the image;
+  ``mode='predict'`` gives those logits resized to the image (PointRend:
+  predict only, mmseg 1.2.2's cascade segmentor has no tensor mode);
 * ``mode='loss'`` gives finite losses, with the label values checked once
   per batch (one host sync), and a bad label map named in the same error
   for every model built on our heads.
