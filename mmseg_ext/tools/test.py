@@ -30,12 +30,13 @@ import os.path as osp
 import shutil
 from typing import List, Optional
 
-from mmengine.config import Config, ConfigDict, DictAction
+from mmengine.config import Config, ConfigDict
 from mmengine.dist import is_main_process
 from mmengine.runner import Runner
 
 import mmseg_ext  # noqa: F401  registers components and checkpoint globals
 from mmseg_ext.utils.atomic_io import publish_dir, staging_dir_for
+from mmseg_ext.utils.cli import add_cfg_options
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -62,11 +63,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         '--show-dir', help='directory where painted images will be saved')
     parser.add_argument(
         '--wait-time', type=float, default=2, help='the interval of show (s)')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings of the config, key=value pairs')
+    add_cfg_options(parser, example='test_dataloader.batch_size=2')
     parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],
