@@ -6,30 +6,20 @@ The sample's images are 256x128 and only ``val`` exists, so training reads
 4 (crop 128x256), batch 2 (the PPM's 1x1 pooled BN needs more than one value
 per channel), no worker processes.
 """
-import os.path as osp
 from typing import List, Tuple
 
 from mmengine.config import Config
 
-from .options import (short_run_options, short_test_run_options, size,
-                      transform_option)
+from .options import (sample_root, short_run_options, short_test_run_options,
+                      size, transform_option)
 
 CROP = (128, 256)
 
 
 def cityscapes_root(data_root: str) -> str:
-    """``<data_root>/cityscapes``.
-
-    Raises:
-        FileNotFoundError: If it has no ``leftImg8bit/`` (says what to link).
-    """
-    root = osp.join(data_root, 'cityscapes')
-    if not osp.isdir(osp.join(root, 'leftImg8bit')):
-        raise FileNotFoundError(
-            f'Cityscapes data not found at {root} (expected leftImg8bit/ '
-            'and gtFine/; link the sample with `bash tools/link_data.sh '
-            '../shared/data`)')
-    return root
+    """``<data_root>/cityscapes``, checked by :func:`~.options.sample_root`
+    (FileNotFoundError without ``leftImg8bit/``)."""
+    return sample_root(data_root, 'cityscapes', 'leftImg8bit')
 
 
 def cityscapes_train_options(cfg: Config,

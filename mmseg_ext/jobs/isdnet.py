@@ -38,8 +38,8 @@ from typing import Dict, List
 from mmengine.config import Config
 
 from mmseg_ext.utils.atomic_io import atomic_file
-from .options import (load_config, short_run_options, short_test_run_options,
-                      size, transform_option)
+from .options import (load_config, sample_root, short_run_options,
+                      short_test_run_options, size, transform_option)
 from .outputs import class_iou, nanmean
 from .stage import FpsRun, ModelRun, Stage, first_last, run
 
@@ -130,11 +130,7 @@ def check_samples(data_root: str) -> None:
         FileNotFoundError: If a sample has no ``train/`` (says what to link).
     """
     for name in ('deepglobe', 'inria'):
-        if not osp.isdir(osp.join(data_root, name, 'train')):
-            raise FileNotFoundError(
-                f'{name} sample not found under {data_root} (expected '
-                f'{name}/train/; link it with `bash tools/link_data.sh '
-                '../shared/data`)')
+        sample_root(data_root, name, 'train')
 
 
 def convert_samples(repo: str, data_root: str, work: str) -> Dict[str, str]:

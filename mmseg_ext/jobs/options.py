@@ -23,6 +23,25 @@ def load_config(path: str) -> Config:
     return Config.fromfile(path)
 
 
+def sample_root(data_root: str, name: str, expected: str) -> str:
+    """``<data_root>/<name>``, a real-sample folder.
+
+    Args:
+        expected (str): Sub-folder that must exist, e.g. ``'train'``.
+
+    Raises:
+        FileNotFoundError: If ``<data_root>/<name>/<expected>`` is missing
+            (the message says how to link the samples).
+    """
+    root = osp.join(data_root, name)
+    if not osp.isdir(osp.join(root, expected)):
+        raise FileNotFoundError(
+            f'{name} sample not found at {root} (expected {expected}/ in '
+            'it; link the samples with `bash tools/link_data.sh '
+            '../shared/data`)')
+    return root
+
+
 def transform_option(cfg: Config, pipeline: str, transform: str, key: str,
                      value) -> str:
     """The ``--cfg-options`` item setting ``key`` of the ``transform`` step

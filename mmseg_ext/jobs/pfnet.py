@@ -16,8 +16,8 @@ from typing import List
 
 from mmengine.config import Config
 
-from .options import (load_config, short_run_options, short_test_run_options,
-                      size, transform_option)
+from .options import (load_config, sample_root, short_run_options,
+                      short_test_run_options, size, transform_option)
 from .stage import FpsRun, ModelRun, Stage, first_last, run
 
 R50 = 'configs/pfnet/pfnet_r50-d32_8xb2-34k_isaid-896x896.py'
@@ -27,18 +27,9 @@ EDGE_LOSSES = tuple(f'decode.loss_edge_l{i}' for i in range(3))
 
 
 def isaid_source(data_root: str) -> str:
-    """``<data_root>/isaid``.
-
-    Raises:
-        FileNotFoundError: If it has no ``train/`` (says what to link).
-    """
-    src = osp.join(data_root, 'isaid')
-    if not osp.isdir(osp.join(src, 'train')):
-        raise FileNotFoundError(
-            f'iSAID sample not found at {src} (expected train/ and val/ in '
-            'the official layout; link it with `bash tools/link_data.sh '
-            '../shared/data`)')
-    return src
+    """``<data_root>/isaid`` (the official unzipped layout), checked by
+    :func:`~.options.sample_root` (FileNotFoundError without ``train/``)."""
+    return sample_root(data_root, 'isaid', 'train')
 
 
 def isaid_train_options(cfg: Config,
