@@ -15,7 +15,10 @@ Cityscapes test-server submission::
 (``<city>_<seq>_<frame>_leftImg8bit.png``, trainId -> labelId through
 cityscapesscripts) for Cityscapes datasets, or one class-index PNG per image
 for other datasets, computes no metric and needs no ground truth (any
-``LoadAnnotations`` is dropped from the test pipeline). Files are written to
+``LoadAnnotations`` is dropped from the test pipeline); it is the one place
+where format-only is set up (:func:`format_only_evaluator`): the
+``*_cityscapes-test.py`` configs only name the unlabelled test split, and
+without ``--format-only`` they are refused. Files are written to
 ``OUT.partial`` and renamed to ``OUT`` only once every image is written, so an
 interrupted run never leaves a directory that looks complete; an existing
 ``OUT`` is refused rather than mixed with new files.

@@ -6,6 +6,7 @@
 Cityscapes evaluator, ``--format-only`` submission files, and 2-process CPU
 training through the ``pytorch`` launcher.
 """
+import copy
 import os
 import os.path as osp
 import shutil
@@ -203,7 +204,7 @@ def test_missing_data_root_is_named(mim, tmp_path):
 
 def test_short_run_options_follow_the_transform_type():
     """A base that gains a transform moves the index, not the meaning."""
-    cfg = config(R18).copy()
+    cfg = copy.deepcopy(config(R18))  # the cached one stays as it is
     pipeline = 'train_dataloader.dataset.pipeline'
     assert transform_option(cfg, pipeline, 'RandomCrop', 'crop_size',
                             '(1,2)') == f'{pipeline}.3.crop_size=(1,2)'
