@@ -79,9 +79,13 @@ def read_class_iou(work_dir: str) -> Dict[str, float]:
 
 
 def class_iou(metrics: Dict[str, float]) -> Dict[str, float]:
-    """``{class: IoU}`` from a test summary's ``IoU.<class>`` entries."""
+    """``{class: IoU}`` from a test summary's ``IoU.<class>`` entries.
+
+    Rounded to the metric's 2 decimals again: mmengine's message hub keeps
+    test scalars as float32 (50.34 comes back as 50.34000015258789).
+    """
     return {
-        key[len('IoU.'):]: float(value)
+        key[len('IoU.'):]: round(float(value), 2)
         for key, value in metrics.items() if key.startswith('IoU.')
     }
 
