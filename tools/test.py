@@ -1,4 +1,4 @@
-"""Test / evaluate / format-only: ``python tools/test.py CONFIG CKPT [--format-only]``.
+"""Test, evaluate or format-only: ``python tools/test.py CONFIG CKPT ...``.
 
 The implementation lives in :mod:`mmseg_ext.tools.test`, where
 ``mim test mmseg_ext`` finds it too; see its docstring for the options.

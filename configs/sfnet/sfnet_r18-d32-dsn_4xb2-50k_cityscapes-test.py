@@ -1,6 +1,17 @@
-# Cityscapes test-server submission for sfnet_r18-d32-dsn_4xb2-50k_cityscapes-512x1024:
-# predicts leftImg8bit/test and writes one <city>_<seq>_<frame>_leftImg8bit.png
-# labelIds PNG per image into work_dirs/format_results (no metric computed).
-_base_ = ['./sfnet_r18-d32-dsn_4xb2-50k_cityscapes-512x1024.py', '../_base_/datasets/cityscapes-test.py']
-test_dataloader = {{_base_.cityscapes_test_dataloader}}
-test_evaluator = {{_base_.cityscapes_test_evaluator}}
+# Cityscapes test-server submission for
+# sfnet_r18-d32-dsn_4xb2-50k_cityscapes-512x1024:
+# predicts leftImg8bit/test at the published 2048x1024 test scale.
+# The test split has no ground truth: run it with the test entry's
+# --format-only, which writes one <city>_<seq>_<frame>_leftImg8bit.png
+# labelIds PNG per image and computes no metric:
+#   mim test mmseg_ext THIS_CONFIG --checkpoint CKPT --format-only --out DIR
+_base_ = './sfnet_r18-d32-dsn_4xb2-50k_cityscapes-512x1024.py'
+test_dataloader = dict(
+    num_workers=2,
+    dataset=dict(
+        data_prefix=dict(_delete_=True, img_path='leftImg8bit/test'),
+        pipeline=[
+            dict(type='LoadImageFromFile'),
+            dict(type='Resize', scale=(2048, 1024), keep_ratio=True),
+            dict(type='PackSegInputs')
+        ]))

@@ -1,3 +1,4 @@
 from .cityscapes_metric import CityscapesEvalMetric, numpy_in1d_compat
+from .class_iou_metric import ClassIoUMetric
 
-__all__ = ['CityscapesEvalMetric', 'numpy_in1d_compat']
+__all__ = ['CityscapesEvalMetric', 'ClassIoUMetric', 'numpy_in1d_compat']

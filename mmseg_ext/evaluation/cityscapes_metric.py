@@ -1,4 +1,5 @@
-"""Cityscapes metric that runs on numpy 2.4+ (cityscapesscripts uses ``np.in1d``)."""
+"""Cityscapes metric that runs on numpy 2.4+ (cityscapesscripts uses
+``np.in1d``)."""
 import contextlib
 import warnings
 from typing import Dict, Iterator

@@ -7,14 +7,18 @@ restores it and otherwise behaves like mmseg's script (same flags). It is what
 
 Cityscapes test-server submission::
 
-    mim test mmseg_ext configs/sfnet/sfnet_r18-d32_4xb2-50k_cityscapes-test.py \\
+    mim test mmseg_ext \\
+        configs/sfnet/sfnet_r18-d32_4xb2-50k_cityscapes-test.py \\
         --checkpoint sfnet_r18.pth --format-only --out work_dirs/submission
 
 ``--format-only`` writes one labelIds PNG per test image
 (``<city>_<seq>_<frame>_leftImg8bit.png``, trainId -> labelId through
 cityscapesscripts) for Cityscapes datasets, or one class-index PNG per image
 for other datasets, computes no metric and needs no ground truth (any
-``LoadAnnotations`` is dropped from the test pipeline). Files are written to
+``LoadAnnotations`` is dropped from the test pipeline); it is the one place
+where format-only is set up (:func:`format_only_evaluator`): the
+``*_cityscapes-test.py`` configs only name the unlabelled test split, and
+without ``--format-only`` they are refused. Files are written to
 ``OUT.partial`` and renamed to ``OUT`` only once every image is written, so an
 interrupted run never leaves a directory that looks complete; an existing
 ``OUT`` is refused rather than mixed with new files.
@@ -29,11 +33,13 @@ import os.path as osp
 import shutil
 from typing import List, Optional
 
-from mmengine.config import Config, ConfigDict, DictAction
+from mmengine.config import Config, ConfigDict
 from mmengine.dist import is_main_process
 from mmengine.runner import Runner
 
 import mmseg_ext  # noqa: F401  registers components and checkpoint globals
+from mmseg_ext.utils.atomic_io import publish_dir, staging_dir_for
+from mmseg_ext.utils.cli import add_cfg_options
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -60,11 +66,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         '--show-dir', help='directory where painted images will be saved')
     parser.add_argument(
         '--wait-time', type=float, default=2, help='the interval of show (s)')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings of the config, key=value pairs')
+    add_cfg_options(parser, example='test_dataloader.batch_size=2')
     parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -80,12 +82,19 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 
 def drop_annotations(pipeline: list) -> list:
-    """The test pipeline without ``LoadAnnotations`` (test images have no GT)."""
+    """The test pipeline without ``LoadAnnotations`` (test images have no
+    ground truth)."""
     return [t for t in pipeline if t.get('type') != 'LoadAnnotations']
 
 
 def format_only_evaluator(dataset_type: str, output_dir: str) -> ConfigDict:
-    """Evaluator writing submission files for ``dataset_type`` into ``output_dir``."""
+    """The evaluator ``--format-only`` uses for ``dataset_type``.
+
+    The one place where format-only is set up: Cityscapes datasets get
+    :class:`~mmseg_ext.evaluation.CityscapesEvalMetric` (labelIds PNGs for
+    the test server), any other dataset mmseg's ``IoUMetric`` (class-index
+    PNGs); both write into ``output_dir`` and compute nothing.
+    """
     if 'Cityscapes' in str(dataset_type):
         return ConfigDict(
             type='CityscapesEvalMetric',
@@ -99,6 +108,10 @@ def format_only_evaluator(dataset_type: str, output_dir: str) -> ConfigDict:
 def setup_format_only(cfg: Config, out_dir: str) -> str:
     """Point the test loop at a staging dir next to ``out_dir``; return it.
 
+    The test pipeline loses any ``LoadAnnotations`` and the evaluator is
+    :func:`format_only_evaluator`'s, writing into
+    :func:`~mmseg_ext.utils.atomic_io.staging_dir_for` ``(out_dir)``.
+
     Raises:
         FileExistsError: If ``out_dir`` already exists.
     """
@@ -106,13 +119,31 @@ def setup_format_only(cfg: Config, out_dir: str) -> str:
         raise FileExistsError(
             f'--out {out_dir} already exists: remove it or choose another '
             'directory (format-only never mixes new files with old ones)')
-    staging = out_dir.rstrip('/\\') + '.partial'
+    staging = staging_dir_for(out_dir)
     if is_main_process() and osp.exists(staging):
         shutil.rmtree(staging)
     dataset = cfg.test_dataloader.dataset
     dataset.pipeline = drop_annotations(dataset.pipeline)
     cfg.test_evaluator = format_only_evaluator(dataset.type, staging)
     return staging
+
+
+def check_annotations(cfg: Config, config_path: str) -> None:
+    """Refuse to evaluate a test set that loads no ground truth.
+
+    Raises:
+        ValueError: If the test pipeline has no ``LoadAnnotations`` (the
+            ``*_cityscapes-test.py`` configs read the unlabelled test split)
+            and the evaluator is not format-only.
+    """
+    evaluator = cfg.test_evaluator
+    pipeline = cfg.test_dataloader.dataset.get('pipeline', [])
+    if isinstance(evaluator, dict) and not evaluator.get('format_only') \
+            and drop_annotations(pipeline) == list(pipeline):
+        raise ValueError(
+            f'{config_path} reads test images without annotations (no '
+            'LoadAnnotations in its test pipeline), so nothing can be '
+            'evaluated: pass --format-only to write the submission files')
 
 
 def trigger_visualization_hook(cfg: Config, args) -> Config:
@@ -158,9 +189,11 @@ def main(argv: Optional[List[str]] = None) -> None:
     if args.format_only:
         out_dir = args.out or osp.join(cfg.work_dir, 'format_results')
         staging = setup_format_only(cfg, out_dir)
-    elif args.out is not None:
-        cfg.test_evaluator['output_dir'] = args.out
-        cfg.test_evaluator['keep_results'] = True
+    else:
+        check_annotations(cfg, args.config)
+        if args.out is not None:
+            cfg.test_evaluator['output_dir'] = args.out
+            cfg.test_evaluator['keep_results'] = True
 
     runner = Runner.from_cfg(cfg)
     try:
@@ -188,7 +221,7 @@ def finish_format_only(staging: str, out_dir: str, num_images: int) -> None:
         raise RuntimeError(
             f'format-only wrote {len(written)} PNGs for {num_images} test '
             'images (duplicate basenames?); nothing was published')
-    os.replace(staging, out_dir)
+    publish_dir(staging, out_dir)
 
 
 if __name__ == '__main__':

@@ -6,6 +6,7 @@
 Cityscapes evaluator, ``--format-only`` submission files, and 2-process CPU
 training through the ``pytorch`` launcher.
 """
+import copy
 import os
 import os.path as osp
 import shutil
@@ -15,13 +16,26 @@ import sys
 import numpy as np
 import pytest
 import torch
-from conftest import clean_env, load_tool, run_command
+from conftest import REPO, clean_env, run_command
 from PIL import Image
 
-main_job = load_tool('tools/main_job.py')
+from mmseg_ext.jobs import check_work_dirs
+from mmseg_ext.jobs.cityscapes import (cityscapes_test_options,
+                                       cityscapes_train_options)
+from mmseg_ext.jobs.options import load_config, transform_option
+from mmseg_ext.jobs.outputs import read_losses, read_metric
+from mmseg_ext.jobs.sfnet import R18, R18_TEST
 
 ITERS = 20
 SAMPLE = 'frankfurt_000000_000294_leftImg8bit'
+
+
+def config(path):
+    return load_config(osp.join(REPO, path))
+
+
+def train_options(data_root, iters):
+    return cityscapes_train_options(config(R18), data_root, iters)
 
 
 def test_installed_package_matches_checkout():
@@ -54,14 +68,14 @@ def trained(tmp_path_factory, mim, cityscapes_root):
     assert 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD' not in clean_env()
     work = tmp_path_factory.mktemp('train')
     run_command([
-        mim, 'train', 'mmseg', main_job.R18, '--work-dir', work,
-        '--cfg-options', *main_job.short_train_options(cityscapes_root, ITERS)
+        mim, 'train', 'mmseg', R18, '--work-dir', work, '--cfg-options',
+        *train_options(cityscapes_root, ITERS)
     ])
     return work
 
 
 def test_training_loss_falls_and_checkpoint_written(trained):
-    losses = main_job.read_losses(str(trained))
+    losses = read_losses(str(trained))
     assert len(losses) == ITERS
     assert all(np.isfinite(losses))
     first, last = np.mean(losses[:3]), np.mean(losses[-3:])
@@ -77,7 +91,7 @@ def test_runner_checkpoint_loads_weights_only(trained):
     # the message hub's HistoryBuffer came back whole, statistics included
     # (those are the getattr references the allow-list resolves)
     buf = ckpt['message_hub']['log_scalars']['train/loss']
-    logged = main_job.read_losses(str(trained))
+    logged = read_losses(str(trained))
     values = buf.data[0]
     assert len(values) >= ITERS - 1
     # the log shows mmengine's moving mean (LogProcessor window_size=10)
@@ -93,9 +107,8 @@ def test_resume_loads_optimizer_and_schedulers_weights_only(
     shutil.copytree(trained, work)
     (work / 'last_checkpoint').write_text(str(work / f'iter_{ITERS}.pth'))
     proc = run_command([
-        mim, 'train', 'mmseg', main_job.R18, '--work-dir', work, '--resume',
-        '--cfg-options',
-        *main_job.short_train_options(cityscapes_root, ITERS + 2)
+        mim, 'train', 'mmseg', R18, '--work-dir', work, '--resume',
+        '--cfg-options', *train_options(cityscapes_root, ITERS + 2)
     ])
     log = proc.stdout + proc.stderr
     assert f'resumed epoch: 0, iter: {ITERS}' in log
@@ -106,21 +119,20 @@ def test_mim_test_evaluates_with_cityscapes_scripts(trained, mim,
                                                     cityscapes_root, tmp_path):
     """IoUMetric and cityscapesscripts' evaluator (np.in1d shim, numpy 2.4)."""
     ckpt = trained / f'iter_{ITERS}.pth'
-    opts = main_job.short_test_options(cityscapes_root)
+    opts = cityscapes_test_options(config(R18), cityscapes_root)
     run_command([
-        mim, 'test', 'mmseg_ext', main_job.R18, '--checkpoint', ckpt,
-        '--work-dir', tmp_path / 'iou', '--cfg-options', *opts
+        mim, 'test', 'mmseg_ext', R18, '--checkpoint', ckpt, '--work-dir',
+        tmp_path / 'iou', '--cfg-options', *opts
     ])
-    miou = main_job.read_metric(str(tmp_path / 'iou'), 'mIoU')
+    miou = read_metric(str(tmp_path / 'iou'), 'mIoU')
     assert 0 <= miou <= 100
     run_command([
-        mim, 'test', 'mmseg_ext', main_job.R18, '--checkpoint', ckpt,
-        '--work-dir', tmp_path / 'cs', '--cfg-options', *opts,
+        mim, 'test', 'mmseg_ext', R18, '--checkpoint', ckpt, '--work-dir',
+        tmp_path / 'cs', '--cfg-options', *opts,
         'test_evaluator.type=CityscapesEvalMetric',
         f'test_evaluator.output_dir={tmp_path / "cs_out"}'
     ])
-    score = main_job.read_metric(
-        str(tmp_path / 'cs'), 'averageScoreCategories')
+    score = read_metric(str(tmp_path / 'cs'), 'averageScoreCategories')
     assert 0 <= score <= 1
 
 
@@ -132,10 +144,10 @@ def test_mim_test_format_only_writes_label_ids(trained, mim, cityscapes_root,
         os.listdir(
             osp.join(cityscapes_root, 'leftImg8bit', 'val', 'frankfurt')))
     run_command([
-        mim, 'test', 'mmseg_ext', main_job.R18_TEST, '--checkpoint',
+        mim, 'test', 'mmseg_ext', R18_TEST, '--checkpoint',
         trained / f'iter_{ITERS}.pth', '--format-only', '--out', out,
         '--work-dir', tmp_path / 'wd', '--cfg-options',
-        *main_job.short_test_options(cityscapes_root)
+        *cityscapes_test_options(config(R18_TEST), cityscapes_root)
     ])
     files = sorted(os.listdir(out))
     assert files == [f'{SAMPLE}.png']
@@ -150,9 +162,9 @@ def test_mim_test_format_only_writes_label_ids(trained, mim, cityscapes_root,
 
     # a second run never mixes into an existing submission
     proc = run_command([
-        mim, 'test', 'mmseg_ext', main_job.R18_TEST, '--checkpoint',
-        trained / f'iter_{ITERS}.pth', '--format-only', '--out', out,
-        '--cfg-options', *main_job.short_test_options(cityscapes_root)
+        mim, 'test', 'mmseg_ext', R18_TEST, '--checkpoint', trained /
+        f'iter_{ITERS}.pth', '--format-only', '--out', out, '--cfg-options',
+        *cityscapes_test_options(config(R18_TEST), cityscapes_root)
     ],
                        check=False)
     assert proc.returncode != 0
@@ -164,10 +176,9 @@ def test_two_process_cpu_training_with_pytorch_launcher(
         mim, cityscapes_root, tmp_path):
     work = tmp_path / 'dist'
     proc = run_command([
-        mim, 'train', 'mmseg', main_job.R18, '--launcher', 'pytorch', '--gpus',
-        '2', '--work-dir', work, '--cfg-options',
-        *main_job.short_train_options(cityscapes_root, 2),
-        'env_cfg.dist_cfg.backend=gloo',
+        mim, 'train', 'mmseg', R18, '--launcher', 'pytorch', '--gpus', '2',
+        '--work-dir', work, '--cfg-options',
+        *train_options(cityscapes_root, 2), 'env_cfg.dist_cfg.backend=gloo',
         'model_wrapper_cfg.type=MMDistributedDataParallel',
         'model_wrapper_cfg.device_ids=None', 'model.backbone.norm_cfg.type=BN',
         'model.neck.norm_cfg.type=BN', 'model.decode_head.norm_cfg.type=BN'
@@ -177,15 +188,51 @@ def test_two_process_cpu_training_with_pytorch_launcher(
     assert 'Distributed training: True' in log
     assert 'GPU number: 2' in log  # mmengine's label for the world size
     assert (work / 'iter_2.pth').is_file()
-    assert len(main_job.read_losses(str(work))) == 2
+    assert len(read_losses(str(work))) == 2
 
 
 def test_missing_data_root_is_named(mim, tmp_path):
     missing = tmp_path / 'no_such_cityscapes'
     proc = run_command([
-        mim, 'train', 'mmseg', main_job.R18, '--work-dir', tmp_path / 'wd',
-        '--cfg-options', *main_job.short_train_options(str(missing), 1)
+        mim, 'train', 'mmseg', R18, '--work-dir', tmp_path / 'wd',
+        '--cfg-options', *train_options(str(missing), 1)
     ],
                        check=False)
     assert proc.returncode != 0
     assert str(missing) in proc.stdout + proc.stderr
+
+
+def test_short_run_options_follow_the_transform_type():
+    """A base that gains a transform moves the index, not the meaning."""
+    cfg = copy.deepcopy(config(R18))  # the cached one stays as it is
+    pipeline = 'train_dataloader.dataset.pipeline'
+    assert transform_option(cfg, pipeline, 'RandomCrop', 'crop_size',
+                            '(1,2)') == f'{pipeline}.3.crop_size=(1,2)'
+    cfg.train_dataloader.dataset.pipeline.insert(
+        1, dict(type='RandomGaussianBlur'))
+    assert transform_option(cfg, pipeline, 'RandomCrop', 'crop_size',
+                            '(1,2)') == f'{pipeline}.4.crop_size=(1,2)'
+    with pytest.raises(ValueError, match="0 'RandomRotate' steps"):
+        transform_option(cfg, pipeline, 'RandomRotate', 'prob', '1')
+    # the -test config's pipeline has no LoadAnnotations: Resize is found
+    test_opts = cityscapes_test_options(config(R18_TEST), '/d')
+    assert 'test_dataloader.dataset.pipeline.1.scale=(512,256)' in test_opts
+
+
+def test_main_job_never_deletes_earlier_results(tmp_path):
+    """A re-run is refused, naming the folder, unless --overwrite."""
+    earlier = tmp_path / 'sfnet' / 'train'
+    earlier.mkdir(parents=True)
+    (earlier / 'iter_40.pth').write_bytes(b'ckpt')
+    proc = run_command([
+        sys.executable, 'tools/main_job.py', '--jobs', 'sfnet', '--work-dir',
+        tmp_path
+    ],
+                       check=False)
+    assert proc.returncode == 2
+    assert str(tmp_path / 'sfnet') in proc.stderr
+    assert '--overwrite' in proc.stderr
+    assert (earlier / 'iter_40.pth').read_bytes() == b'ckpt'
+    check_work_dirs(str(tmp_path), ['pfnet'], overwrite=False)  # no folder
+    check_work_dirs(str(tmp_path), ['sfnet'], overwrite=True)
+    assert not (tmp_path / 'sfnet').exists()

@@ -1,27 +1,27 @@
 """GloRe and GINet through ``mim train mmseg`` on the real Cityscapes sample.
 
 A few CPU iterations of each published Cityscapes config, with the
-main-job stage's shrunken pipeline (:mod:`jobs.sfnet` options, 64x128 crops)
+main-job stage's shrunken pipeline (:mod:`mmseg_ext.jobs.cityscapes`
+options, 64x128 crops)
 and, to stay within the test budget, a ResNet-18-D8 backbone with narrower
 heads: the heads, the JPU neck, the SC loss, the class-embedding file
 resolved from the config and the validation (predict) pass all run as the
 users' command runs them. The R-50 runs are the main-job stage
-(:mod:`jobs.graph_heads`).
+(:mod:`mmseg_ext.jobs.graph_heads`).
 """
 import json
 import os
 import os.path as osp
-import sys
 
 import numpy as np
 import pytest
 import torch
 from conftest import REPO, run_command
 
-sys.path.insert(0, osp.join(REPO, 'tools'))
-from jobs import graph_heads as job  # noqa: E402
-from jobs.common import read_losses  # noqa: E402
-from jobs.sfnet import short_train_options  # noqa: E402
+from mmseg_ext.jobs import graph_heads as job
+from mmseg_ext.jobs.cityscapes import cityscapes_train_options
+from mmseg_ext.jobs.options import load_config
+from mmseg_ext.jobs.outputs import read_losses
 
 ITERS = 3
 CROP = (64, 128)
@@ -59,9 +59,11 @@ def trained(request, tmp_path_factory, mim, cityscapes_root):
     work = tmp_path_factory.mktemp(name)
     run_command([
         mim, 'train', 'mmseg', CONFIGS[name], '--work-dir', work,
-        '--cfg-options',
-        *short_train_options(cityscapes_root, ITERS, crop=CROP),
-        'model.pretrained=None', *SMALL[name]
+        '--cfg-options', *cityscapes_train_options(
+            load_config(osp.join(REPO, CONFIGS[name])),
+            cityscapes_root,
+            ITERS,
+            crop=CROP), 'model.pretrained=None', *SMALL[name]
     ])
     return name, work
 

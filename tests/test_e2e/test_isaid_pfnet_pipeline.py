@@ -8,24 +8,22 @@ all three edge losses logged, then ``mim test mmseg_ext`` on the val patches.
 import json
 import os
 import os.path as osp
-import sys
 
 import pytest
-from conftest import load_tool, run_command
+from conftest import REPO, run_command
 
-main_job = load_tool('tools/main_job.py')
-from jobs import pfnet  # noqa: E402  (tools/ is on sys.path via main_job)
+from mmseg_ext.jobs import pfnet
+from mmseg_ext.jobs.options import load_config
+from mmseg_ext.jobs.outputs import read_metric
 
 ITERS = 4
+CFG = load_config(osp.join(REPO, pfnet.R50))
 
 
 @pytest.fixture(scope='module')
 def patches(tmp_path_factory, data_root):
     out = tmp_path_factory.mktemp('isaid') / 'iSAID'
-    run_command([
-        sys.executable, pfnet.CONVERTER,
-        pfnet.isaid_source(data_root), '-o', out
-    ])
+    pfnet.convert(REPO, data_root, str(out))
     return str(out)
 
 
@@ -34,7 +32,7 @@ def trained(tmp_path_factory, mim, patches):
     work = tmp_path_factory.mktemp('pfnet_train')
     run_command([
         mim, 'train', 'mmseg', pfnet.R50, '--work-dir', work, '--cfg-options',
-        *pfnet.short_train_options(patches, ITERS, 128)
+        *pfnet.isaid_train_options(CFG, patches, ITERS, 128)
     ])
     return work
 
@@ -62,8 +60,8 @@ def test_test_entry_scores_val_patches(tmp_path, mim, patches, trained):
     run_command([
         mim, 'test', 'mmseg_ext', pfnet.R50, '--checkpoint',
         trained / f'iter_{ITERS}.pth', '--work-dir', tmp_path / 'test',
-        '--cfg-options', *pfnet.short_test_options(patches),
+        '--cfg-options', *pfnet.isaid_test_options(CFG, patches),
         'test_dataloader.dataset.pipeline.1.scale=(128,128)'
     ])
-    miou = main_job.read_metric(str(tmp_path / 'test'), 'mIoU')
+    miou = read_metric(str(tmp_path / 'test'), 'mIoU')
     assert 0.0 <= miou <= 100.0

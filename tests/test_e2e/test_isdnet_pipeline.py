@@ -2,42 +2,44 @@
 
 The converter lays the sample out as users do, ``mim train mmseg
 <ISDNet DeepGlobe config>`` trains from scratch for a few iterations on 128 px
-crops (the main-job stage's options, :mod:`jobs.isdnet`), and
+crops (the main-job stage's options, :mod:`mmseg_ext.jobs.isdnet`), and
 ``mim test mmseg_ext`` evaluates the checkpoint on the whole tile.
 """
 import os
 import os.path as osp
-import sys
 
 import numpy as np
 import pytest
 import torch
 from conftest import REPO, run_command
 
-sys.path.insert(0, osp.join(REPO, 'tools'))
-from jobs import isdnet as job  # noqa: E402
+from mmseg_ext.jobs import isdnet as job
+from mmseg_ext.jobs.options import load_config
+from mmseg_ext.jobs.outputs import (nanmean, read_class_iou, read_losses,
+                                    read_metric)
 
 ITERS = 16
+CFG = load_config(osp.join(REPO, job.DEEPGLOBE))
 
 
 @pytest.fixture(scope='module')
 def trained(tmp_path_factory, mim, data_root):
     work = tmp_path_factory.mktemp('isdnet')
-    root = job.convert_samples(data_root, str(work))['deepglobe']
+    root = job.convert_samples(REPO, data_root, str(work))['deepglobe']
     assert sorted(os.listdir(osp.join(root, 'ann_dir',
                                       'train'))) == ['6399_mask.png']
     train_dir = work / 'train'
     run_command([
         mim, 'train', 'mmseg', job.DEEPGLOBE, '--work-dir', train_dir,
         '--cfg-options',
-        *job.short_train_options(root, ITERS, job.DEEPGLOBE_SIZE)
+        *job.aerial_train_options(CFG, root, ITERS, job.DEEPGLOBE_SIZE)
     ])
     return work, root
 
 
 def test_training_loss_finite_and_falls(trained):
     work, _ = trained
-    losses = job.read_losses(str(work / 'train'))
+    losses = read_losses(str(work / 'train'))
     assert len(losses) == ITERS
     assert all(np.isfinite(losses))
     first, last = np.mean(losses[:3]), np.mean(losses[-3:])
@@ -58,17 +60,17 @@ def test_whole_image_test(trained, mim):
         mim, 'test', 'mmseg_ext', job.DEEPGLOBE, '--checkpoint',
         work / 'train' / f'iter_{ITERS}.pth', '--work-dir', test_dir, '--out',
         work / 'pred', '--cfg-options',
-        *job.short_test_options(root, job.DEEPGLOBE_SIZE)
+        *job.aerial_test_options(CFG, root, job.DEEPGLOBE_SIZE)
     ])
-    miou = job.read_metric(str(test_dir), 'mIoU')
-    iou = job.read_class_iou(str(test_dir))
+    miou = read_metric(str(test_dir), 'mIoU')
+    iou = read_class_iou(str(test_dir))
     assert list(iou) == [
         'unknown', 'urban', 'agriculture', 'rangeland', 'forest', 'water',
         'barren'
     ]
     assert np.isnan(iou['urban'])  # absent from the tile and not predicted
     assert 0 <= miou <= 100
-    assert miou == pytest.approx(job.nanmean(iou.values()), abs=0.01)
+    assert miou == pytest.approx(nanmean(iou.values()), abs=0.01)
     # the prediction covers the whole 142x142 tile in one pass
     preds = os.listdir(work / 'pred')
     assert preds == ['6399_sat.png']

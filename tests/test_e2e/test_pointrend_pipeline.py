@@ -2,25 +2,29 @@
 commands on the real Cityscapes sample: ``mim train mmseg`` for a few CPU
 iterations, ``mim test mmseg_ext`` (IoUMetric), and ``--format-only`` with
 the Cityscapes test-server config. The loss-falls check of the longer run is
-the main job's (``tools/jobs/pointrend.py``); this keeps under a minute.
+the main job's (:mod:`mmseg_ext.jobs.pointrend`); this keeps under a
+minute.
 """
 import os
 import os.path as osp
-import sys
 
 import numpy as np
 import pytest
 from conftest import REPO, run_command
 from PIL import Image
 
-sys.path.insert(0, osp.join(REPO, 'tools'))
-from jobs import pointrend  # noqa: E402
-from jobs.common import read_losses, read_metric  # noqa: E402
-from jobs.sfnet import short_test_options  # noqa: E402
+from mmseg_ext.jobs import pointrend
+from mmseg_ext.jobs.cityscapes import cityscapes_test_options
+from mmseg_ext.jobs.options import load_config
+from mmseg_ext.jobs.outputs import read_losses, read_metric
 
 ITERS = 2
 CROP = (64, 128)
 SAMPLE = 'frankfurt_000000_000294_leftImg8bit'
+
+
+def config(path):
+    return load_config(osp.join(REPO, path))
 
 
 @pytest.fixture(scope='module')
@@ -28,8 +32,8 @@ def trained(tmp_path_factory, mim, cityscapes_root):
     work = tmp_path_factory.mktemp('pointrend')
     run_command([
         mim, 'train', 'mmseg', pointrend.R50, '--work-dir', work,
-        '--cfg-options',
-        *pointrend.pointrend_train_options(cityscapes_root, ITERS, CROP),
+        '--cfg-options', *pointrend.pointrend_train_options(
+            config(pointrend.R50), cityscapes_root, ITERS, CROP),
         f'train_cfg.val_interval={ITERS + 1}'
     ])  # mim test evaluates
     return work
@@ -48,7 +52,8 @@ def test_mim_train_runs_cascade_model_with_finite_losses(trained):
 def test_mim_test_evaluates_and_formats(trained, mim, cityscapes_root,
                                         tmp_path):
     ckpt = trained / f'iter_{ITERS}.pth'
-    opts = short_test_options(cityscapes_root, CROP)
+    opts = cityscapes_test_options(
+        config(pointrend.R50), cityscapes_root, CROP)
     run_command([
         mim, 'test', 'mmseg_ext', pointrend.R50, '--checkpoint', ckpt,
         '--work-dir', tmp_path / 'iou', '--cfg-options', *opts
@@ -62,7 +67,8 @@ def test_mim_test_evaluates_and_formats(trained, mim, cityscapes_root,
     run_command([
         mim, 'test', 'mmseg_ext', pointrend.R50_TEST, '--checkpoint', ckpt,
         '--format-only', '--out', out, '--work-dir', tmp_path / 'fmt',
-        '--cfg-options', *opts
+        '--cfg-options', *cityscapes_test_options(
+            config(pointrend.R50_TEST), cityscapes_root, CROP)
     ])
     assert sorted(os.listdir(out)) == [f'{SAMPLE}.png']
     pred = np.array(Image.open(out / f'{SAMPLE}.png'))

@@ -1,29 +1,26 @@
-"""Tests for ``tools/fps_test.py`` (run in-process, tiny inputs, no timing)."""
+"""Tests for ``tools/fps_test.py``'s library, :mod:`mmseg_ext.benchmark`
+(run in-process through ``cli.main``, tiny inputs, no timing)."""
 import json
 import os.path as osp
 
 import pytest
 import torch
-from conftest import load_tool
+
+from mmseg_ext.benchmark import (FORWARDS, benchmark, cli, format_table,
+                                 make_forward, measure, register_forward)
 
 R18 = 'configs/sfnet/sfnet_r18-d32_4xb2-50k_cityscapes-512x1024.py'
 R50 = 'configs/sfnet/sfnet_r50-d32_4xb2-50k_cityscapes-512x1024.py'
 H, W, B = 64, 128, 2  # H != W so a swap is visible
 
-
-@pytest.fixture(scope='module')
-def fps_test():
-    return load_tool('tools/fps_test.py')
-
-
 pytestmark = pytest.mark.usefixtures('repo_root_one_thread')
 
 
 @pytest.fixture
-def spy(fps_test, monkeypatch):
+def spy(monkeypatch):
     """Record every built segmentor and the input shapes its forward sees."""
     models, shapes = [], []
-    revert = fps_test.revert_sync_batchnorm
+    revert = measure.revert_sync_batchnorm
 
     def spy_revert(model):
         model = revert(model)
@@ -32,7 +29,7 @@ def spy(fps_test, monkeypatch):
             lambda module, args: shapes.append(tuple(map(int, args[0].shape))))
         return model
 
-    monkeypatch.setattr(fps_test, 'revert_sync_batchnorm', spy_revert)
+    monkeypatch.setattr(measure, 'revert_sync_batchnorm', spy_revert)
     return models, shapes
 
 
@@ -41,10 +38,10 @@ def _table_rows(table):
             for line in table.splitlines() if line.startswith('| sfnet')]
 
 
-def test_main_table(fps_test, spy, tmp_path, capsys):
+def test_main_table(spy, tmp_path, capsys):
     models, shapes = spy
     out = tmp_path / 'fps.md'
-    rows = fps_test.main(
+    rows = cli.main(
         f'{R18} {R50} --height {H} --width {W} --batch-size {B} --device cpu '
         f'--warmup 1 --iters 2 --out {out}'.split())
     table = capsys.readouterr().out
@@ -52,8 +49,8 @@ def test_main_table(fps_test, spy, tmp_path, capsys):
     assert len(rows) == len(cells) == len(models) == 2
     names = [osp.splitext(osp.basename(p))[0] for p in (R18, R50)]
     assert [c[0] for c in cells] == names
-    assert out.read_text().strip() == fps_test.format_table(rows).strip()
-    assert fps_test.format_table(rows) in table
+    assert out.read_text().strip() == format_table(rows).strip()
+    assert format_table(rows) in table
     for row, cell, model in zip(rows, cells, models):
         assert cell[1:6] == [f'{H}x{W}', str(B), 'tensor', 'cpu', 'fp32']
         assert not any(
@@ -73,10 +70,10 @@ def test_main_table(fps_test, spy, tmp_path, capsys):
     assert {s[1:] for s in shapes} == {(3, H, W)}
 
 
-def test_bf16_channels_last_cfg_options_json(fps_test, spy, tmp_path):
+def test_bf16_channels_last_cfg_options_json(spy, tmp_path):
     models, shapes = spy
     out = tmp_path / 'fps.json'
-    fps_test.main(
+    cli.main(
         f'{R18} --height 32 --width 48 --device cpu --bf16 --channels-last '
         '--warmup 0 --iters 1 --cfg-options model.decode_head.num_classes=5 '
         f'--out {out}'.split())
@@ -88,43 +85,43 @@ def test_bf16_channels_last_cfg_options_json(fps_test, spy, tmp_path):
     assert shapes[0] == (1, 3, 32, 48)
 
 
-def test_flops_failure_is_na(fps_test, monkeypatch):
+def test_flops_failure_is_na(monkeypatch):
 
     def broken(*args, **kwargs):
         raise RuntimeError('trace failed')
 
-    monkeypatch.setattr(fps_test, 'get_model_complexity_info', broken)
-    row = fps_test.benchmark(R18, 32, 32, device='cpu', warmup=0, iters=1)
+    monkeypatch.setattr(measure, 'get_model_complexity_info', broken)
+    row = benchmark(R18, 32, 32, device='cpu', warmup=0, iters=1)
     assert row['gflops'] is None
     assert row['params'] > 0
-    assert '| n/a |' in fps_test.format_table([row])
+    assert '| n/a |' in format_table([row])
 
 
-def test_bad_config_path(fps_test, capsys):
+def test_bad_config_path(capsys):
     bad = 'configs/sfnet/does_not_exist.py'
     with pytest.raises(SystemExit) as exc:
-        fps_test.main([R18, bad, '--height', '8', '--width', '8'])
+        cli.main([R18, bad, '--height', '8', '--width', '8'])
     assert exc.value.code == 2
     assert bad in capsys.readouterr().err
     with pytest.raises(FileNotFoundError, match=bad):
-        fps_test.benchmark(bad, 8, 8)
+        benchmark(bad, 8, 8)
 
 
-def test_parse_args(fps_test, capsys):
-    args = fps_test.parse_args([R18, '--height', '512', '--width', '1024'])
+def test_parse_args(capsys):
+    args = cli.parse_args([R18, '--height', '512', '--width', '1024'])
     assert (args.height, args.width) == (512, 1024)
     assert (args.batch_size, args.warmup, args.iters) == (1, 10, 50)
     assert args.dtype == 'fp32' and not args.compile
     assert args.device == ('cuda' if torch.cuda.is_available() else 'cpu')
     with pytest.raises(SystemExit):
-        fps_test.parse_args(
+        cli.parse_args(
             f'{R18} --height 8 --width 8 --device cpu --fp16'.split())
     assert '--bf16' in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        fps_test.parse_args([R18, '--height', '0', '--width', '8'])
+        cli.parse_args([R18, '--height', '0', '--width', '8'])
 
 
-def test_predict_mode_times_pointrend_subdivision(fps_test, monkeypatch):
+def test_predict_mode_times_pointrend_subdivision(monkeypatch):
     """PointRend has no tensor mode in mmseg 1.2.2: --mode predict times
     ``predict`` (coarse head + subdivision) and returns full-size maps."""
     from mmseg.models.segmentors import CascadeEncoderDecoder
@@ -138,9 +135,47 @@ def test_predict_mode_times_pointrend_subdivision(fps_test, monkeypatch):
 
     monkeypatch.setattr(CascadeEncoderDecoder, 'predict', spy)
     config = 'configs/pointrend/pointrend_r50_4xb4-80k_cityscapes-512x1024.py'
-    row = fps_test.benchmark(
+    row = benchmark(
         config, H, W, batch_size=1, warmup=0, iters=1, mode='predict')
     assert row['mode'] == 'predict' and row['fps'] > 0
     assert outputs == [(1, H, W)]
     with pytest.raises(ValueError, match="mode must be 'tensor' or 'predict'"):
-        fps_test.benchmark(config, H, W, mode='logits')
+        benchmark(config, H, W, mode='logits')
+
+
+def test_a_registered_forward_is_timed(monkeypatch):
+    """A backend plugs in by registering a mode: ``benchmark`` times the
+    callable it returns, ``--mode`` offers it."""
+    calls = []
+
+    @register_forward('spy')
+    def spy_forward(model, inputs, data_samples):
+        tensor = make_forward('tensor', model, inputs, data_samples)
+        return lambda: calls.append(tuple(tensor().shape))
+
+    try:
+        row = benchmark(R18, 32, 64, warmup=1, iters=2, mode='spy')
+        args = cli.parse_args(f'{R18} --height 8 --width 8 --mode spy'.split())
+    finally:
+        del FORWARDS['spy']
+    assert row['mode'] == 'spy' and args.mode == 'spy'
+    assert calls == [(1, 19, 8, 16)] * 3  # 1/4 logits, warm-up + 2 timed
+
+
+def test_script_is_the_package_cli(tmp_path):
+    """``python tools/fps_test.py`` runs :func:`mmseg_ext.benchmark.cli.main`
+    and writes the same table to ``--out``."""
+    import sys
+
+    from conftest import run_command
+    out = tmp_path / 'fps.md'
+    proc = run_command([
+        sys.executable, 'tools/fps_test.py', R18, '--height', '32', '--width',
+        '32', '--device', 'cpu', '--warmup', '0', '--iters', '1', '--out', out
+    ])
+    (cells, ) = _table_rows(proc.stdout)
+    assert cells[:6] == [
+        osp.splitext(osp.basename(R18))[0], '32x32', '1', 'tensor', 'cpu',
+        'fp32'
+    ]
+    assert out.read_text().splitlines()[2].startswith('| sfnet_r18')

@@ -1,25 +1,21 @@
-"""tools/fps_test.py runs the two-branch ISDNet next to its DeepLabV3 baseline
-(tensor-mode forward, FLOPs analysis, one table). Tiny input, no timing."""
+"""tools/fps_test.py's library (:mod:`mmseg_ext.benchmark`) runs the
+two-branch ISDNet next to its DeepLabV3 baseline (tensor-mode forward, FLOPs
+analysis, one table). Tiny input, no timing."""
 import os.path as osp
 
 import pytest
-from conftest import load_tool
+
+from mmseg_ext.benchmark import cli, measure
 
 ISDNET = 'configs/isdnet/isdnet_r18-d8_4xb2-80k_deepglobe-1224x1224.py'
 DEEPLAB = 'configs/isdnet/deeplabv3_r18-d8_4xb2-80k_deepglobe-1224x1224.py'
 
-
-@pytest.fixture(scope='module')
-def fps_test():
-    return load_tool('tools/fps_test.py')
-
-
 pytestmark = pytest.mark.usefixtures('repo_root_one_thread')
 
 
-def test_isdnet_and_baseline_in_one_table(fps_test, monkeypatch, capsys):
+def test_isdnet_and_baseline_in_one_table(monkeypatch, capsys):
     outputs = []
-    revert = fps_test.revert_sync_batchnorm
+    revert = measure.revert_sync_batchnorm
 
     def spy(model):
         model = revert(model)
@@ -27,9 +23,9 @@ def test_isdnet_and_baseline_in_one_table(fps_test, monkeypatch, capsys):
             (type(m).__name__, tuple(out.shape))))
         return model
 
-    monkeypatch.setattr(fps_test, 'revert_sync_batchnorm', spy)
-    rows = fps_test.main(f'{ISDNET} {DEEPLAB} --height 64 --width 96 '
-                         '--device cpu --warmup 0 --iters 1'.split())
+    monkeypatch.setattr(measure, 'revert_sync_batchnorm', spy)
+    rows = cli.main(f'{ISDNET} {DEEPLAB} --height 64 --width 96 '
+                    '--device cpu --warmup 0 --iters 1'.split())
     table = capsys.readouterr().out
     assert [r['config'] for r in rows
             ] == [osp.splitext(osp.basename(p))[0] for p in (ISDNET, DEEPLAB)]

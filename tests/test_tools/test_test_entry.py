@@ -4,20 +4,34 @@ import os
 import pytest
 from mmengine.config import Config
 
-from mmseg_ext.tools.test import (drop_annotations, finish_format_only,
-                                  format_only_evaluator, setup_format_only)
+from mmseg_ext.tools.test import (check_annotations, drop_annotations,
+                                  finish_format_only, format_only_evaluator,
+                                  setup_format_only)
 
 TEST_CFG = 'configs/sfnet/sfnet_r18-d32_4xb2-50k_cityscapes-test.py'
 
 
-def test_test_config_reads_test_split_without_annotations():
+def test_test_config_reads_test_split_without_annotations(tmp_path):
     cfg = Config.fromfile(TEST_CFG)
     ds = cfg.test_dataloader.dataset
     assert ds.data_prefix == dict(img_path='leftImg8bit/test')
     assert all(t.type != 'LoadAnnotations' for t in ds.pipeline)
-    assert cfg.test_evaluator.type == 'CityscapesEvalMetric'
-    assert cfg.test_evaluator.format_only and cfg.test_evaluator.keep_results
     assert cfg.model.backbone.type == 'SFResNet'  # the model came along
+    # nothing to evaluate on the test split: only --format-only runs it
+    with pytest.raises(ValueError, match='pass --format-only'):
+        check_annotations(cfg, TEST_CFG)
+    # --format-only is the one place that sets up the server submission
+    staging = setup_format_only(cfg, str(tmp_path / 'sub'))
+    assert cfg.test_evaluator == dict(
+        type='CityscapesEvalMetric',
+        format_only=True,
+        keep_results=True,
+        output_dir=staging)
+    check_annotations(cfg, TEST_CFG)  # format-only: accepted
+    check_annotations(
+        Config.fromfile(
+            'configs/sfnet/sfnet_r18-d32_4xb2-50k_cityscapes-512x1024.py'),
+        'val')
 
 
 def test_setup_format_only_stages_and_refuses_existing(tmp_path):
