@@ -5,7 +5,6 @@ repository. It is found, in order, at ``$MMSEG_EXT_DATA``, ``<repo>/data``
 (``.ci/run`` links ``../shared/data/*`` there) and ``<repo>/../shared/data``.
 """
 import hashlib
-import importlib.util
 import os
 import os.path as osp
 import shutil
@@ -76,32 +75,6 @@ def tree_snapshot(folder) -> dict:
             snap[osp.relpath(path, folder)] = (st.st_size, st.st_mtime_ns,
                                                digest, st.st_mode)
     return snap
-
-
-def load_tool(relative_path: str, name: str = None, register: bool = False):
-    """Import a script of the repository (``tools/...``) as a module.
-
-    Args:
-        relative_path (str): Path from the repository root, e.g.
-            ``'tools/fps_test.py'``.
-        name (str, optional): Module name. Default: the file's stem.
-        register (bool): Keep the module in ``sys.modules`` under ``name``
-            (reusing one already there), so that worker processes can
-            unpickle its functions.
-
-    Returns:
-        module: The executed module.
-    """
-    path = osp.join(REPO, relative_path)
-    name = name or osp.splitext(osp.basename(path))[0]
-    if register and name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    if register:
-        sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def _data_root() -> str:
