@@ -32,11 +32,11 @@ _BUILTIN_STATISTICS = frozenset(('min', 'max', 'current', 'mean'))
 
 
 def history_buffer_getattr(obj: Any, name: str) -> Callable:
-    """``getattr`` as a checkpoint may use it: a HistoryBuffer's statistics only.
+    """``getattr`` as a checkpoint may use it: HistoryBuffer statistics only.
 
     Args:
         obj: :class:`mmengine.logging.HistoryBuffer` or an instance of it.
-        name (str): A method registered in ``HistoryBuffer._statistics_methods``
+        name (str): A method in ``HistoryBuffer._statistics_methods``
             (``min``, ``max``, ``current``, ``mean`` and user-registered ones).
 
     Returns:

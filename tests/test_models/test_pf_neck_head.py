@@ -74,7 +74,8 @@ def test_point_flow_output_equals_fine_away_from_points():
     coarse, fine = torch.randn(1, 8, 6, 6), torch.randn(1, 8, 12, 12)
     out, edge = pfm(coarse, fine)
     changed = (out != fine).any(1).flatten()
-    # at most 3 edge + 2x2 salient points replaced, all at even (top-left) pixels
+    # at most 3 edge + 2x2 salient points replaced, all at even (top-left)
+    # pixels
     assert 0 < changed.sum() <= 3 + 4
     rows, cols = changed.nonzero()[:, 0] // 12, changed.nonzero()[:, 0] % 12
     assert (rows % 2 == 0).all() and (cols % 2 == 0).all()

@@ -1,4 +1,4 @@
-"""PointFlow's pure point functions: selection, coordinates, index mapping, scatter."""
+"""PointFlow's pure point functions: selection, coordinates, scatter."""
 import pytest
 import torch
 import torch.nn.functional as F

@@ -7,15 +7,16 @@ from mmseg.registry import MODELS
 
 @MODELS.register_module()
 class SFResNet(ResNetV1c):
-    """ResNet variant 'D' of SFNet (`arXiv 2002.10120 <https://arxiv.org/abs/2002.10120>`_).
+    """ResNet variant 'D' of SFNet (`arXiv 2002.10120
+    <https://arxiv.org/abs/2002.10120>`_).
 
     Reproduces ``network/resnet_d.py`` + ``AlignNetResNet(variant='D')`` of
     lxtGH/SFSegNets:
 
-    * deep stem 3x3(3->64, s2)-BN-ReLU-3x3(64->64)-BN-ReLU-3x3(64->128)-BN-ReLU,
-      max-pool, i.e. mmseg's ResNetV1c with ``stem_channels=128``; layer1 then
-      starts from 128 channels, so even ResNet-18's first block has a
-      projection shortcut;
+    * deep stem 3x3(3->64, s2)-BN-ReLU-3x3(64->64)-BN-ReLU-3x3(64->128)-BN-
+      ReLU, max-pool, i.e. mmseg's ResNetV1c with ``stem_channels=128``;
+      layer1 then starts from 128 channels, so even ResNet-18's first block
+      has a projection shortcut;
     * every block of a dilated stage gets its dilation on ``conv2`` only and
       **keeps its stride**: the default ``strides=(1, 2, 2, 2)``,
       ``dilations=(1, 1, 2, 4)`` give output stride 32, not 8. For Bottleneck

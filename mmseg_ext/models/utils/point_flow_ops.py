@@ -18,7 +18,7 @@ from torch import Tensor
 
 def topk_grid_points(score_map: Tensor,
                      num_points: int) -> Tuple[Tensor, Tensor]:
-    """The ``num_points`` highest-scoring cells of a grid, as indices and centres.
+    """The ``num_points`` highest-scoring cells of a grid: indices, centres.
 
     Official ``get_uncertain_point_coords_on_grid``: ``torch.topk`` over the
     flattened map (ties resolve as ``torch.topk`` does), the point count is
