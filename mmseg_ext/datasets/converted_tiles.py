@@ -1,15 +1,18 @@
 """Base of the datasets that a ``tools/dataset_converters`` script lays out."""
-from typing import List, Optional
+from typing import Optional
 
 from mmseg.datasets import BaseSegDataset
 
+from .checked import SampleCheckMixin
 
-class ConvertedTilesDataset(BaseSegDataset):
-    """:class:`mmseg.datasets.BaseSegDataset` that fails early on an empty
-    image folder, naming the converter that fills it.
+
+class ConvertedTilesDataset(SampleCheckMixin, BaseSegDataset):
+    """:class:`mmseg.datasets.BaseSegDataset` with the sample checks of
+    :class:`~.checked.SampleCheckMixin`; an empty image folder names the
+    converter that fills it.
 
     mmseg already raises FileNotFoundError for a missing folder; an existing
-    but empty one would otherwise give an empty dataloader much later.
+    but empty one would otherwise fail in mmengine with no folder named.
 
     Subclasses set ``CONVERTER`` (the converter's path in the repository)
     and ``IMG_SUFFIX`` (the default ``img_suffix``).
@@ -41,12 +44,6 @@ class ConvertedTilesDataset(BaseSegDataset):
             reduce_zero_label=reduce_zero_label,
             **kwargs)
 
-    def load_data_list(self) -> List[dict]:
-        """List the samples; raise if there are none (see the class doc)."""
-        data_list = super().load_data_list()
-        if not data_list:
-            raise FileNotFoundError(
-                f'no *{self.img_suffix} image in '
-                f'{self.data_prefix.get("img_path", "")}; convert the '
-                f'download with {self.CONVERTER}')
-        return data_list
+    def empty_hint(self) -> str:
+        """Name the converter that fills the image folder."""
+        return f'convert the download with {self.CONVERTER}'

@@ -1,4 +1,8 @@
 from .edge import GenerateBoundary, boundary_from_label
 from .gaussian_blur import RandomGaussianBlur
+from .sample_check import CheckLoadedSample, check_loaded_sample
 
-__all__ = ['GenerateBoundary', 'boundary_from_label', 'RandomGaussianBlur']
+__all__ = [
+    'GenerateBoundary', 'boundary_from_label', 'RandomGaussianBlur',
+    'CheckLoadedSample', 'check_loaded_sample'
+]
