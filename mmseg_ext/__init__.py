@@ -13,6 +13,6 @@ from .version import __version__
 register_checkpoint_safe_globals()
 enable_cpu_pytorch_launcher()
 
-from . import datasets, evaluation, models  # noqa: E402,F401
+from . import datasets, engine, evaluation, models  # noqa: E402,F401
 
 __all__ = ['__version__', 'register_checkpoint_safe_globals']

@@ -5,7 +5,7 @@
 _base_ = [
     '../_base_/models/deeplabv3_r101-d8-mg124.py',
     '../_base_/datasets/cityscapes_semsegpaddle-769x769.py',
-    'mmseg::_base_/default_runtime.py',
+    '../_base_/default_runtime.py',
     '../_base_/schedules/semsegpaddle_cityscapes.py',
 ]
 crop_size = (769, 769)

@@ -11,7 +11,7 @@
 _base_ = [
     '../_base_/models/glore_r50-d8.py',
     'mmseg::_base_/datasets/pascal_context_59.py',
-    'mmseg::_base_/default_runtime.py',
+    '../_base_/default_runtime.py',
     '../_base_/schedules/semsegpaddle_pascal-context.py',
 ]
 crop_size = (480, 480)

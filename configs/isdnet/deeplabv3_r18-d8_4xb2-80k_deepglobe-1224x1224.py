@@ -5,7 +5,7 @@
 _base_ = [
     'mmseg::_base_/models/deeplabv3_r50-d8.py',
     '../_base_/datasets/deepglobe.py',
-    'mmseg::_base_/default_runtime.py',
+    '../_base_/default_runtime.py',
     'mmseg::_base_/schedules/schedule_80k.py',
 ]
 custom_imports = dict(imports=['mmseg_ext'], allow_failed_imports=False)

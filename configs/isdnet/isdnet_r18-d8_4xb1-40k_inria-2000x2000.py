@@ -6,7 +6,7 @@
 _base_ = [
     '../_base_/models/isdnet_r18-d8.py',
     '../_base_/datasets/inria.py',
-    'mmseg::_base_/default_runtime.py',
+    '../_base_/default_runtime.py',
     'mmseg::_base_/schedules/schedule_40k.py',
 ]
 crop_size = (2000, 2000)

@@ -5,7 +5,7 @@
 _base_ = [
     '../_base_/models/pfnet_r50-d32.py',
     '../_base_/datasets/isaid_pfnet-896x896.py',
-    'mmseg::_base_/default_runtime.py',
+    '../_base_/default_runtime.py',
     'mmseg::_base_/schedules/schedule_80k.py',
 ]
 crop_size = (896, 896)

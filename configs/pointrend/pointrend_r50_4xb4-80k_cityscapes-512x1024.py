@@ -8,7 +8,7 @@
 _base_ = [
     'mmseg::_base_/models/pointrend_r50.py',
     'mmseg::_base_/datasets/cityscapes.py',
-    'mmseg::_base_/default_runtime.py',
+    '../_base_/default_runtime.py',
     'mmseg::_base_/schedules/schedule_80k.py',
 ]
 custom_imports = dict(imports=['mmseg_ext'], allow_failed_imports=False)

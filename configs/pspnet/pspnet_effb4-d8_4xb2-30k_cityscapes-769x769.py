@@ -5,7 +5,7 @@
 _base_ = [
     '../_base_/models/pspnet_effb4-d8.py',
     'mmseg::_base_/datasets/cityscapes_769x769.py',
-    'mmseg::_base_/default_runtime.py',
+    '../_base_/default_runtime.py',
     '../_base_/schedules/semsegpaddle_cityscapes.py',
 ]
 crop_size = (769, 769)

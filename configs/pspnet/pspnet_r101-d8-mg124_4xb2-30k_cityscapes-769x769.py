@@ -4,7 +4,7 @@
 _base_ = [
     '../_base_/models/pspnet_r101-d8-mg124.py',
     'mmseg::_base_/datasets/cityscapes_769x769.py',
-    'mmseg::_base_/default_runtime.py',
+    '../_base_/default_runtime.py',
     '../_base_/schedules/semsegpaddle_cityscapes.py',
 ]
 crop_size = (769, 769)

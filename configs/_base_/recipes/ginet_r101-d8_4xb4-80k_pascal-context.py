@@ -9,7 +9,7 @@
 # here: mmengine refuses keys defined by two sibling bases.
 _base_ = [
     '../models/ginet_r50-d8.py',
-    'mmseg::_base_/default_runtime.py',
+    '../default_runtime.py',
     'mmseg::_base_/schedules/schedule_80k.py',
 ]
 data_preprocessor = dict(size=(480, 480))

@@ -4,7 +4,7 @@
 # Pascal Context config for this backbone.
 _base_ = [
     '../models/pspnet_hr48.py',
-    'mmseg::_base_/default_runtime.py',
+    '../default_runtime.py',
     '../schedules/semsegpaddle_pascal-context.py',
 ]
 data_preprocessor = dict(size=(480, 480))

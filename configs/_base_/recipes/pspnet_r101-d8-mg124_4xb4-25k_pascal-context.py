@@ -7,7 +7,7 @@
 # key here: mmengine refuses keys defined by two sibling bases.
 _base_ = [
     '../models/pspnet_r101-d8-mg124.py',
-    'mmseg::_base_/default_runtime.py',
+    '../default_runtime.py',
     '../schedules/semsegpaddle_pascal-context.py',
 ]
 data_preprocessor = dict(size=(480, 480))

@@ -1,0 +1,8 @@
+# mmseg's runtime base plus this package's runtime hooks; every config here
+# inherits it instead of 'mmseg::_base_/default_runtime.py'.
+# RandomStateHook (mmseg_ext/engine/hooks/random_state_hook.py) stores the
+# Python/numpy/torch RNG states in each checkpoint, so `--resume` continues
+# with the same dropout masks and augmentations as an uninterrupted run.
+_base_ = ['mmseg::_base_/default_runtime.py']
+
+custom_hooks = [dict(type='RandomStateHook')]
