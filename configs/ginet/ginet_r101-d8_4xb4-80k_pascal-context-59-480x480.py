@@ -2,7 +2,7 @@
 # the 60-class recipe otherwise (_base_).
 _base_ = [
     '../_base_/recipes/ginet_r101-d8_4xb4-80k_pascal-context.py',
-    'mmseg::_base_/datasets/pascal_context_59.py'
+    '../_base_/datasets/pascal_context_59.py'
 ]
 model = dict(
     decode_head=dict(

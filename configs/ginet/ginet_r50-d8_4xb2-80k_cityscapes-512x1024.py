@@ -7,7 +7,7 @@
 # of the paper is on.
 _base_ = [
     '../_base_/models/ginet_r50-d8.py',
-    'mmseg::_base_/datasets/cityscapes.py',
+    '../_base_/datasets/cityscapes.py',
     '../_base_/default_runtime.py',
     'mmseg::_base_/schedules/schedule_80k.py',
 ]

@@ -6,7 +6,7 @@
 # 769 crops at stride int(769 / 3) = 256 (SemSegPaddle eval.py).
 _base_ = [
     '../_base_/models/glore_r50-d8.py',
-    'mmseg::_base_/datasets/cityscapes_769x769.py',
+    '../_base_/datasets/cityscapes_769x769.py',
     '../_base_/default_runtime.py',
     '../_base_/schedules/semsegpaddle_cityscapes.py',
 ]

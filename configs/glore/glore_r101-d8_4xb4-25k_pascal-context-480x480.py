@@ -1,7 +1,7 @@
 # GloRe R-101 on Pascal Context with 60 classes (background counted), the
 # 59-class SemSegPaddle recipe otherwise; no published number for this split.
 _base_ = './glore_r101-d8_4xb4-25k_pascal-context-59-480x480.py'
-dataset_type = 'PascalContextDataset'
+dataset_type = 'CheckedPascalContextDataset'  # + sample checks
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),

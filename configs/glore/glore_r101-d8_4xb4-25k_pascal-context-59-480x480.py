@@ -10,7 +10,7 @@
 # it (SemSegPaddle eval.py: int(crop / 3) = 160 for 480).
 _base_ = [
     '../_base_/models/glore_r50-d8.py',
-    'mmseg::_base_/datasets/pascal_context_59.py',
+    '../_base_/datasets/pascal_context_59.py',
     '../_base_/default_runtime.py',
     '../_base_/schedules/semsegpaddle_pascal-context.py',
 ]

@@ -5,7 +5,7 @@
 # wd 4e-5, poly 0.9 to 1e-5, 80k iterations, whole-image test.
 _base_ = [
     '../_base_/models/glore_r50-d8.py',
-    'mmseg::_base_/datasets/cityscapes.py',
+    '../_base_/datasets/cityscapes.py',
     '../_base_/default_runtime.py',
     'mmseg::_base_/schedules/schedule_80k.py',
 ]

@@ -6,7 +6,7 @@
 # No Cityscapes number of ours or of the official README to report.
 _base_ = [
     '../_base_/models/isdnet_r18-d8.py',
-    'mmseg::_base_/datasets/cityscapes.py',
+    '../_base_/datasets/cityscapes.py',
     '../_base_/default_runtime.py',
     'mmseg::_base_/schedules/schedule_80k.py',
 ]

@@ -7,7 +7,7 @@
 # CascadeEncoderDecoder(FPN -> FPNHead -> PointHead).
 _base_ = [
     'mmseg::_base_/models/pointrend_r50.py',
-    'mmseg::_base_/datasets/cityscapes.py',
+    '../_base_/datasets/cityscapes.py',
     '../_base_/default_runtime.py',
     'mmseg::_base_/schedules/schedule_80k.py',
 ]

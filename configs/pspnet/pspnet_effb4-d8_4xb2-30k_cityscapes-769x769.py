@@ -4,7 +4,7 @@
 # SemSegPaddle's solver, slide test with stride crop/3.
 _base_ = [
     '../_base_/models/pspnet_effb4-d8.py',
-    'mmseg::_base_/datasets/cityscapes_769x769.py',
+    '../_base_/datasets/cityscapes_769x769.py',
     '../_base_/default_runtime.py',
     '../_base_/schedules/semsegpaddle_cityscapes.py',
 ]

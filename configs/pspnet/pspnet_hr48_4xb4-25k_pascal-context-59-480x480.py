@@ -2,6 +2,6 @@
 # (background ignored); backbone notes and recipe in _base_.
 _base_ = [
     '../_base_/recipes/pspnet_hr48_4xb4-25k_pascal-context.py',
-    'mmseg::_base_/datasets/pascal_context_59.py'
+    '../_base_/datasets/pascal_context_59.py'
 ]
 model = dict(decode_head=dict(num_classes=59))

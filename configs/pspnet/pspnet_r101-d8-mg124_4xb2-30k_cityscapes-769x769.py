@@ -3,7 +3,7 @@
 # base), slide test with stride crop/3 (SemSegPaddle `eval.py`).
 _base_ = [
     '../_base_/models/pspnet_r101-d8-mg124.py',
-    'mmseg::_base_/datasets/cityscapes_769x769.py',
+    '../_base_/datasets/cityscapes_769x769.py',
     '../_base_/default_runtime.py',
     '../_base_/schedules/semsegpaddle_cityscapes.py',
 ]

@@ -2,7 +2,7 @@
 # reproduction from the OpenMMLab algorithm challenge 2021).
 _base_ = [
     '../_base_/models/sfnet_r18-d32.py',
-    'mmseg::_base_/datasets/cityscapes.py',
+    '../_base_/datasets/cityscapes.py',
     '../_base_/default_runtime.py',
     'mmseg::_base_/schedules/schedule_80k.py',
 ]

@@ -1,4 +1,4 @@
-"""Runner hooks that keep training reproducible across interrupts."""
-from .hooks import RandomStateHook
+"""Runner hooks: reproducible training across interrupts, label checks."""
+from .hooks import LabelCheckHook, RandomStateHook
 
-__all__ = ['RandomStateHook']
+__all__ = ['LabelCheckHook', 'RandomStateHook']

@@ -154,10 +154,11 @@ def test_config_published_settings(path):
         # the config): no SyncBN route through TIMMBackbone's norm_layer
         assert cfg.model.backbone.norm_cfg.type == 'SyncBN'
     dataset = cfg.train_dataloader.dataset.type
+    # mmseg's datasets with mmseg_ext's sample checks (datasets/checked.py)
     assert dataset == {
-        'cityscapes': 'CityscapesDataset',
-        'pascal-context-59': 'PascalContextDataset59',
-        'pascal-context': 'PascalContextDataset'
+        'cityscapes': 'CheckedCityscapesDataset',
+        'pascal-context-59': 'CheckedPascalContextDataset59',
+        'pascal-context': 'CheckedPascalContextDataset'
     }[ds]
     opt = cfg.optim_wrapper.optimizer
     assert (opt.type, opt.momentum, opt.weight_decay) == ('SGD', 0.9, 4e-5)

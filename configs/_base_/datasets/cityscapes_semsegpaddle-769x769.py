@@ -3,7 +3,7 @@
 # `configs/pspnet_hrnet_cityscapes.yaml`: DATAAUG.RAND_SCALE_MIN/MAX =
 # 0.75/2.0, of the 1024 short side) instead of mmseg's 0.5-2.0; 2 images per
 # GPU.
-_base_ = 'mmseg::_base_/datasets/cityscapes_769x769.py'
+_base_ = './cityscapes_769x769.py'
 crop_size = (769, 769)
 train_pipeline = [
     dict(type='LoadImageFromFile'),

@@ -16,7 +16,7 @@
 # GenerateBoundary and RandomGaussianBlur come from mmseg_ext: the model base
 # (configs/_base_/models/pfnet_r50-d32.py) sets custom_imports (mmengine
 # refuses the same key in two bases).
-dataset_type = 'iSAIDDataset'
+dataset_type = 'CheckediSAIDDataset'  # mmseg's iSAIDDataset + sample checks
 data_root = 'data/iSAID'
 crop_size = (896, 896)
 train_pipeline = [

@@ -1,3 +1,4 @@
+from .label_check_hook import LabelCheckHook
 from .random_state_hook import RandomStateHook
 
-__all__ = ['RandomStateHook']
+__all__ = ['LabelCheckHook', 'RandomStateHook']
