@@ -10,12 +10,16 @@ previous ``dst`` untouched.
 """
 import os
 import os.path as osp
+import re
 import shutil
+import stat
 import tempfile
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Collection, Iterator, List, Optional, Sequence
 
 TEMP_SUFFIX = '.part'
+# ``tempfile.mkstemp(prefix='.<name>.', suffix='.part')``: 8 random characters
+_TEMP_RE = re.compile(r'\.(?P<name>.+)\.[a-z0-9_]{8}' + re.escape(TEMP_SUFFIX))
 
 
 def _umask() -> int:
@@ -31,6 +35,46 @@ def temp_name_for(dst: str) -> str:
     ``.<name>.<random>.part`` in ``dst``'s folder.
     """
     return f'.{osp.basename(dst)}.'
+
+
+def remove_stale_temps(
+    folder: str,
+    names: Optional[Collection[str]] = None,
+    suffixes: Sequence[str] = ()
+) -> List[str]:
+    """Remove the temporary files an interrupted (killed) write left.
+
+    :func:`atomic_file` removes its temporary file on any exception, but not
+    after SIGKILL or a power cut: ``.<name>.<8 random chars>.part`` stays in
+    the destination folder. A converter calls this on each of its output
+    folders when it starts; only regular files of exactly that form whose
+    ``<name>`` is one of ``names`` or ends with one of ``suffixes`` go (never
+    a folder, a link or any other file).
+
+    Args:
+        folder (str): An output folder (missing: nothing to do).
+        names (Collection[str], optional): Final file names to clean for.
+        suffixes (Sequence[str]): Final-name suffixes to clean for.
+
+    Returns:
+        list[str]: The removed paths, sorted.
+    """
+    if not osp.isdir(folder):
+        return []
+    removed = []
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            match = _TEMP_RE.fullmatch(entry.name)
+            if match is None:
+                continue
+            name = match.group('name')
+            if not ((names is not None and name in names)
+                    or any(name.endswith(s) for s in suffixes if s)):
+                continue
+            if stat.S_ISREG(entry.stat(follow_symlinks=False).st_mode):
+                os.remove(entry.path)
+                removed.append(entry.path)
+    return sorted(removed)
 
 
 @contextmanager

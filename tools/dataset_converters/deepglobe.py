@@ -11,7 +11,10 @@ Usage::
     python tools/dataset_converters/deepglobe.py /data/deepglobe \\
         --splits-dir /data/GLNet -o data/deepglobe_landcover [--nproc 4]
 """
+import sys
+
+from mmseg_ext.datasets.preparation.cli import run
 from mmseg_ext.datasets.preparation.deepglobe import main
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run(main))

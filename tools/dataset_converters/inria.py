@@ -10,7 +10,10 @@ Usage::
     python tools/dataset_converters/inria.py /data/AerialImageDataset \\
         --splits-dir /data/FCtL/txt_1 -o data/inria_aerial [--nproc 4]
 """
+import sys
+
+from mmseg_ext.datasets.preparation.cli import run
 from mmseg_ext.datasets.preparation.inria import main
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run(main))

@@ -12,7 +12,10 @@ Usage::
     python tools/dataset_converters/pascal_context.py data/VOCdevkit \\
         data/VOCdevkit/VOC2010/trainval_merged.json [--nproc 8]
 """
+import sys
+
+from mmseg_ext.datasets.preparation.cli import run
 from mmseg_ext.datasets.preparation.pascal_context import main
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run(main))

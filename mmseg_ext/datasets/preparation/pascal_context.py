@@ -44,7 +44,7 @@ import numpy as np
 from mmengine.utils import mkdir_or_exist
 from PIL import Image
 
-from mmseg_ext.utils.atomic_io import atomic_file
+from mmseg_ext.utils.atomic_io import atomic_file, remove_stale_temps
 from .progress import track
 
 # (id in the 459-label PASCAL-Context list, name): the 59 classes of the
@@ -257,6 +257,18 @@ def convert(devkit_path: str,
     mkdir_or_exist(out_dir)
     mkdir_or_exist(split_dir)
     by_phase, by_image = load_annotations(json_path)
+    pngs = {
+        osp.splitext(osp.basename(img['file_name']))[0] + '.png'
+        for split in SPLITS
+        for img in by_phase[split]
+    }
+    for folder, own in ((out_dir, pngs), (split_dir,
+                                          {f'{s}.txt'
+                                           for s in SPLITS})):
+        removed = remove_stale_temps(folder, names=own)
+        if removed:
+            print(f'removed {len(removed)} temporary file(s) an interrupted '
+                  f'run left in {folder}')
     names = {}
     for split in SPLITS:
         fn = partial(convert_one, by_image=by_image, out_dir=out_dir)

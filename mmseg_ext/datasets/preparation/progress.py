@@ -1,4 +1,5 @@
 """One progress-bar loop for the dataset converters."""
+import sys
 from typing import Callable, List, Sequence
 
 from mmengine.utils import track_parallel_progress, track_progress
@@ -15,7 +16,16 @@ def track(func: Callable, tasks: Sequence, nproc: int = 1) -> List:
 
     Returns:
         list: The results, in task order.
+
+    Raises:
+        Exception: Whatever ``func`` raises, after ending the progress bar's
+            line, so the error message starts a line of its own.
     """
-    if nproc > 1:
-        return track_parallel_progress(func, tasks, nproc)
-    return track_progress(func, tasks)
+    try:
+        if nproc > 1:
+            return track_parallel_progress(func, tasks, nproc)
+        return track_progress(func, tasks)
+    except BaseException:
+        sys.stdout.write('\n')
+        sys.stdout.flush()
+        raise

@@ -28,7 +28,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from mmseg_ext.utils.atomic_io import atomic_link_or_copy, atomic_write_bytes
+from mmseg_ext.utils.atomic_io import (atomic_link_or_copy, atomic_write_bytes,
+                                       remove_stale_temps)
 from .progress import track
 
 # split name -> list file, as GLNet / FCtL (txt_1/) publish them
@@ -322,9 +323,16 @@ def lay_out(tiles: Sequence[Tile],
         dict: ``{'written': n, 'skipped': m, 'per_split': {split: count}}``
         (tiles whose two outputs already existed are skipped).
     """
+    outputs: Dict[str, set] = {}  # folder -> the file names written there
     for t in tiles:
-        os.makedirs(osp.dirname(t.dst_img), exist_ok=True)
-        os.makedirs(osp.dirname(t.dst_ann), exist_ok=True)
+        for dst in (t.dst_img, t.dst_ann):
+            outputs.setdefault(osp.dirname(dst), set()).add(osp.basename(dst))
+    for folder, names in sorted(outputs.items()):
+        os.makedirs(folder, exist_ok=True)
+        removed = remove_stale_temps(folder, names=names)
+        if removed:
+            print(f'removed {len(removed)} temporary file(s) an interrupted '
+                  f'run left in {folder}')
     results = track(_lay_out_tile, [(t, load_ids, copy) for t in tiles], nproc)
     counts = {k: results.count(k) for k in ('written', 'skipped')}
     counts['per_split'] = {s: sum(t.split == s for t in tiles) for s in splits}

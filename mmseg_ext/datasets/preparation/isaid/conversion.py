@@ -4,13 +4,13 @@ import argparse
 import json
 import os
 import os.path as osp
-import sys
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
 
-from mmseg_ext.utils.atomic_io import atomic_write_bytes
+from mmseg_ext.utils.atomic_io import atomic_write_bytes, remove_stale_temps
+from ..cli import run
 from ..progress import track
 from .palette import rgb_to_ids
 from .patches import patch_stem, patch_windows
@@ -125,6 +125,12 @@ def _convert_task(task) -> Tuple[int, int]:
     return convert_pair(*task)
 
 
+def _report_stale(removed: Sequence[str]) -> None:
+    if removed:
+        print(f'removed {len(removed)} temporary file(s) an interrupted run '
+              f'left in {osp.dirname(removed[0])}')
+
+
 def _check_meta(out_dir: str, meta: dict) -> None:
     """Record ``meta`` in ``out_dir``, or check it against the record.
 
@@ -184,12 +190,17 @@ def convert(src: str,
                          f'download {src}, which is never modified')
     pairs = {split: find_pairs(src, split, exclude) for split in splits}
     os.makedirs(out_dir, exist_ok=True)
+    _report_stale(remove_stale_temps(out_dir, names={META_FILE}))
     _check_meta(out_dir, dict(patch_size=patch_size, stride=stride))
     summary = {}
     for split in splits:
-        os.makedirs(osp.join(out_dir, 'img_dir', split), exist_ok=True)
+        folders = [osp.join(out_dir, 'img_dir', split)]
         if split != 'test':
-            os.makedirs(osp.join(out_dir, 'ann_dir', split), exist_ok=True)
+            folders.append(osp.join(out_dir, 'ann_dir', split))
+        for folder in folders:
+            os.makedirs(folder, exist_ok=True)
+            _report_stale(
+                remove_stale_temps(folder, suffixes=(IMG_SUFFIX, ANN_SUFFIX)))
         print(f'iSAID {split}: {len(pairs[split])} images -> '
               f'{osp.join(out_dir, "img_dir", split)}')
         tasks = [(p, out_dir, patch_size, stride) for p in pairs[split]]
@@ -233,19 +244,18 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _convert_from_args(argv: Optional[Sequence[str]] = None) -> None:
+    args = parse_args(argv)
+    convert(args.src, args.out_dir, args.splits, args.patch_size, args.stride,
+            args.exclude, args.nproc)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run ``tools/dataset_converters/isaid.py``.
 
     Returns:
-        int: The exit status: 0, or 1 after printing ``error: <message>`` to
-        stderr for a bad download or settings (ValueError,
-        FileNotFoundError).
+        int: The exit status: 0, or 1 after printing ``error: <message>`` on
+        a line of its own on stderr for a bad download or settings (see
+        :func:`mmseg_ext.datasets.preparation.cli.run`).
     """
-    args = parse_args(argv)
-    try:
-        convert(args.src, args.out_dir, args.splits, args.patch_size,
-                args.stride, args.exclude, args.nproc)
-    except (ValueError, FileNotFoundError) as e:
-        print(f'error: {e}', file=sys.stderr)
-        return 1
-    return 0
+    return run(_convert_from_args, argv)
