@@ -17,6 +17,7 @@ The shipped configs use the ``Checked*`` twins of mmseg's datasets through
 datasets (:class:`~.converted_tiles.ConvertedTilesDataset`) mix the checks
 in directly.
 """
+import os.path as osp
 from typing import List
 
 from mmseg.datasets import (CityscapesDataset, PascalContextDataset,
@@ -43,8 +44,8 @@ class SampleCheckMixin:
 
     Raises:
         FileNotFoundError: (at construction) if no image is found, naming
-            the folder, the suffix, the split file if any and whether it is
-            the training or a val/test split.
+            the folder, the suffix and the split (the split list's name and
+            path, or the folder's last part, e.g. ``'train'``).
         ValueError: (when a sample loads) see :func:`check_loaded_sample`.
     """
     MIN_SIZE = MIN_SIZE
@@ -66,12 +67,16 @@ class SampleCheckMixin:
         """The base's sample list; raise if it is empty (class doc)."""
         data_list = super().load_data_list()
         if not data_list:
-            split = 'val/test' if self.test_mode else 'training'
-            listed = f', names from {self.ann_file}' if self.ann_file else ''
+            img_dir = self.data_prefix.get('img_path', '')
+            if self.ann_file:
+                split = (
+                    f"split '{osp.splitext(osp.basename(self.ann_file))[0]}'"
+                    f' listed in {self.ann_file}')
+            else:
+                split = f"split '{osp.basename(osp.normpath(img_dir))}'"
             raise FileNotFoundError(
-                f'no *{self.img_suffix} image in '
-                f'{self.data_prefix.get("img_path", "")}; {self.empty_hint()} '
-                f'({type(self).__name__}, {split} split{listed})')
+                f'no *{self.img_suffix} image in {img_dir}; '
+                f'{self.empty_hint()} ({type(self).__name__}, {split})')
         return data_list
 
 
