@@ -1,11 +1,17 @@
 """Fail fast, naming the file, on label maps with out-of-range values.
 
-The one label check of the package: every decode head of ``mmseg_ext``
+The one label check function of the package, used in two places with one
+message: :class:`~mmseg_ext.engine.hooks.LabelCheckHook` (in every config's
+``custom_hooks``) runs it before each train/val/test iteration, whatever the
+heads (mmseg's PSPNet/DeepLabv3/PointRend heads included) and evaluator; and
+every decode head of ``mmseg_ext``
 (``SFHead``, ``PFHead``, ``GloReHead``, ``GINetHead``, ``RefineASPPHead``,
 ``ISDHead``) mixes in :class:`LabelCheckMixin`, so each training batch is
 checked once (one host sync), in the decode head's :meth:`loss`, before any
 loss reads the labels. The losses (e.g. ``OhemCrossEntropyLoss``) and the
-auxiliary heads do not check again.
+auxiliary heads do not check again. The head-level check stays for direct
+``model.loss`` calls without a Runner (scripts, tests, benchmarks); under a
+Runner the hook reports first, with the same text.
 """
 from typing import Sequence
 
