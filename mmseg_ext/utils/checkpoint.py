@@ -158,3 +158,73 @@ def register_checkpoint_safe_globals() -> None:
     _guard_history_buffer()
     torch.serialization.add_safe_globals(checkpoint_safe_globals())
     _REGISTERED = True
+
+
+class CheckpointMismatch:
+    """What keeps a checkpoint's ``state_dict`` from loading strictly.
+
+    Attributes:
+        missing (list[str]): Model keys the checkpoint lacks (BN
+            ``num_batches_tracked`` counters excepted, as mmengine does).
+        unexpected (list[str]): Checkpoint keys the model lacks.
+        mismatched (list[tuple[str, tuple, tuple]]): ``(key, checkpoint
+            shape, model shape)`` of tensors present in both.
+    """
+
+    def __init__(self, missing, unexpected, mismatched) -> None:
+        self.missing, self.unexpected = missing, unexpected
+        self.mismatched = mismatched
+
+    def __bool__(self) -> bool:
+        return bool(self.missing or self.unexpected or self.mismatched)
+
+    def describe(self, first: int = 5) -> str:
+        """Counts and the first ``first`` names (shapes for mis-shaped)."""
+
+        def head(items):
+            more = len(items) - first
+            return ', '.join(
+                items[:first]) + (f', ... ({more} more)' if more > 0 else '')
+
+        parts = []
+        if self.missing:
+            parts.append(f'{len(self.missing)} missing key(s) (in the model, '
+                         f'not in the checkpoint): {head(self.missing)}')
+        if self.unexpected:
+            parts.append(f'{len(self.unexpected)} unexpected key(s) (in the '
+                         'checkpoint, not in the model): '
+                         f'{head(self.unexpected)}')
+        if self.mismatched:
+            shapes = [
+                f'{k} checkpoint {tuple(c)} vs model {tuple(m)}'
+                for k, c, m in self.mismatched
+            ]
+            parts.append(f'{len(self.mismatched)} key(s) with mismatched '
+                         f'shapes: {head(shapes)}')
+        return '; '.join(parts)
+
+
+def state_dict_mismatch(model_state: dict,
+                        ckpt_state: dict) -> CheckpointMismatch:
+    """Compare a model's ``state_dict()`` with a checkpoint's, key by key.
+
+    Args:
+        model_state (dict): ``{key: Tensor}`` of the model to load into.
+        ckpt_state (dict): ``{key: Tensor}`` from the checkpoint, with
+            mmengine's ``module.`` prefix already stripped.
+
+    Returns:
+        CheckpointMismatch: Falsy when the checkpoint loads strictly.
+    """
+    missing = [
+        k for k in model_state
+        if k not in ckpt_state and not k.endswith('num_batches_tracked')
+    ]
+    unexpected = [k for k in ckpt_state if k not in model_state]
+    mismatched = []
+    for k, ref in model_state.items():
+        val = ckpt_state.get(k)
+        if isinstance(val, torch.Tensor) and isinstance(ref, torch.Tensor) \
+                and val.shape != ref.shape:
+            mismatched.append((k, tuple(val.shape), tuple(ref.shape)))
+    return CheckpointMismatch(missing, unexpected, mismatched)
