@@ -1,4 +1,5 @@
-"""Runner hooks that keep training reproducible across interrupts."""
-from .hooks import RandomStateHook
+"""Runner hooks that keep training reproducible and its checkpoints whole
+across interrupts (both are in ``configs/_base_/default_runtime.py``)."""
+from .hooks import AtomicCheckpointHook, AtomicLocalBackend, RandomStateHook
 
-__all__ = ['RandomStateHook']
+__all__ = ['AtomicCheckpointHook', 'AtomicLocalBackend', 'RandomStateHook']

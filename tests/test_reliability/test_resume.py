@@ -43,9 +43,14 @@ def _env() -> dict:
 
 def _command(mim, cityscapes_root, work, launcher, resume=False):
     opts = cityscapes_train_options(
-        load_config(osp.join(REPO, R18)), cityscapes_root, ITERS, crop=(32, 64))
-    opts = [o for o in opts if not o.startswith(('train_cfg.val_interval',
-                                                 'default_hooks.checkpoint'))]
+        load_config(osp.join(REPO, R18)),
+        cityscapes_root,
+        ITERS,
+        crop=(32, 64))
+    opts = [
+        o for o in opts if not o.startswith(('train_cfg.val_interval',
+                                             'default_hooks.checkpoint'))
+    ]
     opts += [
         f'train_cfg.val_interval={CKPT}',
         f'default_hooks.checkpoint.interval={CKPT}',
@@ -125,8 +130,8 @@ def _text_logs(work):
 
 
 def _weights(work):
-    return torch.load(osp.join(work, f'iter_{ITERS}.pth'),
-                      map_location='cpu')['state_dict']
+    return torch.load(
+        osp.join(work, f'iter_{ITERS}.pth'), map_location='cpu')['state_dict']
 
 
 @pytest.mark.parametrize('launcher', ['none', 'pytorch'])

@@ -1,3 +1,4 @@
+from .atomic_checkpoint_hook import AtomicCheckpointHook, AtomicLocalBackend
 from .random_state_hook import RandomStateHook
 
-__all__ = ['RandomStateHook']
+__all__ = ['AtomicCheckpointHook', 'AtomicLocalBackend', 'RandomStateHook']
