@@ -43,16 +43,20 @@ def build_model(cfg_path: str,
 
 def to_data(batch: Dict[str, torch.Tensor]) -> dict:
     """A fixture batch (``img`` BGR uint8 (N, 3, H, W), ``label`` (N, H,
-    W)) as the ``data`` dict the mmseg data loader gives ``train_step``."""
+    W), optional ``edge`` (N, H, W)) as the ``data`` dict that mmseg's
+    data loader gives ``train_step``."""
     from mmseg.structures import SegDataSample
     inputs, samples = [], []
-    for img, label in zip(batch['img'], batch['label']):
+    edges = batch.get('edge', [None] * len(batch['img']))
+    for img, label, edge in zip(batch['img'], batch['label'], edges):
         inputs.append(img.clone())
         sample = SegDataSample()
         h, w = label.shape
         sample.set_metainfo(
             dict(img_shape=(h, w), ori_shape=(h, w), pad_shape=(h, w)))
         sample.gt_sem_seg = PixelData(data=label[None].long())
+        if edge is not None:  # as GenerateBoundary + PackSegInputs
+            sample.gt_edge_map = PixelData(data=edge[None].long())
         samples.append(sample)
     return dict(inputs=inputs, data_samples=samples)
 

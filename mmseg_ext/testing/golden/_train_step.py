@@ -122,6 +122,19 @@ def make_batches(gen: torch.Generator, n: int, shape: Sequence[int],
     return out
 
 
+def add_edges(batches: Sequence[dict]) -> None:
+    """Add ``edge`` (N, H, W) uint8 to each batch: 1 where a 4-neighbour
+    has another label (ignored pixels count as a label), else 0."""
+    for batch in batches:
+        lab = batch['label'].long()
+        edge = torch.zeros_like(lab, dtype=torch.bool)
+        edge[:, 1:] |= lab[:, 1:] != lab[:, :-1]
+        edge[:, :-1] |= lab[:, 1:] != lab[:, :-1]
+        edge[:, :, 1:] |= lab[:, :, 1:] != lab[:, :, :-1]
+        edge[:, :, :-1] |= lab[:, :, 1:] != lab[:, :, :-1]
+        batch['edge'] = edge.to(torch.uint8)
+
+
 def normalize(img: torch.Tensor) -> torch.Tensor:
     """BGR uint8 (N, 3, H, W) -> normalized RGB float32, as mmseg's
     ``SegDataPreProcessor`` (``bgr_to_rgb``, ``(x - mean) / std``) and the
@@ -140,18 +153,20 @@ def dropout_off_(model: nn.Module) -> nn.Module:
     return model
 
 
-def official_sgd(net: nn.Module) -> torch.optim.SGD:
+def official_sgd(net: nn.Module, lr: float = LR) -> torch.optim.SGD:
     """The official ``optimizer.get_optimizer`` with ``--sgd``."""
     return torch.optim.SGD(
         net.parameters(),
-        lr=LR,
+        lr=lr,
         weight_decay=WEIGHT_DECAY,
         momentum=MOMENTUM,
         nesterov=False)
 
 
-def official_steps(net: nn.Module, batches: Sequence[dict],
-                   loss_fn: Callable) -> List[Dict[str, float]]:
+def official_steps(net: nn.Module,
+                   batches: Sequence[dict],
+                   loss_fn: Callable,
+                   lr: float = LR) -> List[Dict[str, float]]:
     """K official training iterations of ``net`` (train mode, no dropout).
 
     ``loss_fn(net, batch)`` returns ``(total, {term: value})``; the total
@@ -160,7 +175,7 @@ def official_steps(net: nn.Module, batches: Sequence[dict],
     """
     net.train()
     dropout_off_(net)
-    optim = official_sgd(net)
+    optim = official_sgd(net, lr)
     record = []
     for batch in batches:
         optim.zero_grad()
