@@ -60,6 +60,25 @@ def kaiming_normal_fan_in(gain: float) -> Rule:
     return rule
 
 
+def normal(std: float) -> Rule:
+    """mmcv/mmengine ``normal_init(m, std)``: weight N(0, std) (BN weight
+    included), bias 0."""
+
+    def rule(m: nn.Module) -> Dict[str, Dist]:
+        return {'weight': ('normal', std), **_bias(m, ('const', 0.0))}
+
+    return rule
+
+
+def const(**values: float) -> Rule:
+    """Every named parameter of the module exactly at the given value."""
+
+    def rule(m: nn.Module) -> Dict[str, Dist]:
+        return {k: ('const', v) for k, v in values.items()}
+
+    return rule
+
+
 def torch_default(m: nn.Module) -> Dict[str, Dist]:
     """PyTorch's ``reset_parameters`` of Conv/Linear: weight and bias
     U(-b, b), b = 1/sqrt(fan_in) (``kaiming_uniform_(a=sqrt(5))``)."""
@@ -78,7 +97,7 @@ def norm_ones_zeros(m: nn.Module) -> Dict[str, Dist]:
 
 def _check(name: str, samples: List[torch.Tensor], dist: Dist) -> None:
     kind, value = dist
-    x = torch.cat([s.flatten() for s in samples]).double()
+    x = torch.cat([s.flatten() for s in samples])
     if kind == 'const':
         assert torch.all(x == value), (
             f'{name}: expected all {value}, got min {x.min():.4g} max '
