@@ -87,6 +87,19 @@ def torch_default(m: nn.Module) -> Dict[str, Dist]:
     return {'weight': ('uniform', b), **_bias(m, ('uniform', b))}
 
 
+def paddle_default(m: nn.Module) -> Dict[str, Dist]:
+    """PaddlePaddle's default initialisers. Conv: weight
+    N(0, sqrt(2 / (prod(kernel) * in_channels))), the full input width even
+    for grouped convs; Linear: Xavier-uniform, bound sqrt(6 / (in + out));
+    bias 0."""
+    if isinstance(m, nn.Linear):
+        w = ('uniform', math.sqrt(6.0 / (m.in_features + m.out_features)))
+    else:
+        fan = math.prod(m.kernel_size) * m.in_channels
+        w = ('normal', math.sqrt(2.0 / fan))
+    return {'weight': w, **_bias(m, ('const', 0.0))}
+
+
 def norm_ones_zeros(m: nn.Module) -> Dict[str, Dist]:
     """BN/GN gamma = 1, beta = 0."""
     out = {}
@@ -175,4 +188,4 @@ def is_norm(m: nn.Module) -> bool:
 
 
 def is_conv_or_linear(m: nn.Module) -> bool:
-    return isinstance(m, (nn.Conv2d, nn.Linear))
+    return isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Linear))
