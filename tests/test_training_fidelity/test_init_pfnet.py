@@ -48,7 +48,8 @@ def builder(**overrides):
 
 
 def test_pfnet_r50_init_follows_official_rules():
-    expected = check_model_init(builder(), official_rule, seeds=(0, 1))
+    # one seed: the neck/head init code is SFNet's, checked over 3 seeds
+    expected = check_model_init(builder(), official_rule, seeds=(0, ))
     # mmseg's ResNet would start this BN at gamma = 0 (zero_init_residual)
     assert expected['backbone.layer1.0.bn3.weight'] == ('const', 1.0)
     assert expected['neck.point_flows.0.down_h.bias'][0] == 'uniform'

@@ -45,17 +45,14 @@ def builder(cfg_name, **overrides):
     return lambda: MODELS.build(cfg.model)
 
 
-@pytest.mark.parametrize('cfg_name', [
-    'sfnet_r18-d32_4xb2-50k_cityscapes-512x1024.py',
-    'sfnet_r18-d32-dsn_4xb2-50k_cityscapes-512x1024.py'
-])
-def test_sfnet_r18_init_follows_official_rules(cfg_name):
+def test_sfnet_r18_init_follows_official_rules():
+    # the DSN config holds the whole plain R-18 network plus the DSN heads
+    cfg_name = 'sfnet_r18-d32-dsn_4xb2-50k_cityscapes-512x1024.py'
     expected = check_model_init(builder(cfg_name), official_rule)
     # the residual BNs that mmseg zero-initialises start at gamma = 1
     assert expected['backbone.layer1.0.bn2.weight'] == ('const', 1.0)
     # the DSN heads are reached too (mmseg never calls their init_weights)
-    if 'dsn' in cfg_name:
-        assert expected['auxiliary_head.0.conv_seg.bias'][0] == 'uniform'
+    assert expected['auxiliary_head.0.conv_seg.bias'][0] == 'uniform'
 
 
 @pytest.mark.parametrize('overrides, culprit', [
@@ -75,4 +72,4 @@ def test_check_catches_mmseg_default_init(overrides, culprit):
             builder('sfnet_r18-d32_4xb2-50k_cityscapes-512x1024.py',
                     **overrides),
             official_rule,
-            seeds=(0, 1))
+            seeds=(0, ))
