@@ -101,3 +101,39 @@ def test_train_step_parity(case):
     # the steps moved the weights: the check is not on a frozen model
     moved = [k for k, v in gold['sketch'].items() if v['delta_norm'] > 1e-6]
     assert len(moved) > len(gold['sketch']) // 2
+
+
+def test_glore_unit_train_step_parity():
+    """The GloRe unit alone (its segmentation training code is not public):
+    K SGD steps through mmengine's ``OptimWrapper`` from the official
+    unit's weights, the fixed read-out and cross-entropy of the fixture."""
+    from mmengine.optim import build_optim_wrapper
+
+    from mmseg_ext.models.decode_heads.glore_head import GloReUnit
+    from mmseg_ext.testing.golden.glore_train import NUM_IN, NUM_MID, unit_loss
+    gold = _load('glore_train')
+    unit = GloReUnit(NUM_IN, NUM_MID)
+    unit.load_state_dict(gold['state_dict'], strict=True)
+    unit.train()
+    before = {k: v.clone() for k, v in unit.state_dict().items()}
+    optim_wrapper = build_optim_wrapper(
+        unit,
+        dict(
+            type='OptimWrapper',
+            optimizer=dict(
+                type='SGD', lr=0.01, momentum=0.9, weight_decay=1e-4)))
+    losses = []
+    for x, label in zip(gold['inputs'], gold['labels']):
+        loss = unit_loss(unit, gold['readout'], x, label)
+        optim_wrapper.update_params(loss)
+        losses.append(float(loss.detach()))
+    ref = [s['loss'] for s in gold['steps']]
+    print(f'glore unit: ours {losses} official {ref}')
+    for ours, off in zip(losses, ref):
+        assert abs(ours - off) <= LOSS_TOL * abs(off)
+    res = compare_sketch(gold['sketch'], before, unit.state_dict())
+    print(f'glore unit weights after {len(losses)} steps: {res}')
+    assert res['weight_rel'] <= 1e-5 and res['stats_rel'] <= 1e-5, res
+    assert res['update_rel'] <= 1e-5, res
+    assert all(v['delta_norm'] > 0 for k, v in gold['sketch'].items()
+               if not k.endswith('num_batches_tracked'))
