@@ -1,5 +1,10 @@
+from .class_uniform import ClassUniformDataset
 from .deepglobe import DeepGlobeDataset
 from .inria import InriaAerialDataset
+from .samplers import ClassUniformSampler
 from .transforms import *  # noqa: F401,F403
 
-__all__ = ['DeepGlobeDataset', 'InriaAerialDataset']
+__all__ = [
+    'ClassUniformDataset', 'ClassUniformSampler', 'DeepGlobeDataset',
+    'InriaAerialDataset'
+]
