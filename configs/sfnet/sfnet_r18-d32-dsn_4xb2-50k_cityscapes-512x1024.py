@@ -20,6 +20,12 @@ dsn_head = dict(
     align_corners=True,
     loss_decode=ohem)
 model = dict(
+    # The official DSN heads keep PyTorch's default init (sfnet_resnet.py
+    # never initialises them). mmseg's EncoderDecoder holds a list of
+    # auxiliary heads in a plain ModuleList that its init_weights never
+    # reaches, so the rule is set from the segmentor.
+    init_cfg=dict(
+        type='TorchDefault', layer=[], override=dict(name='auxiliary_head')),
     neck=dict(return_dsn=True),
     decode_head=dict(loss_decode=ohem),
     auxiliary_head=[

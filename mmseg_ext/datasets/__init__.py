@@ -1,12 +1,15 @@
 from .checked import (CheckedCityscapesDataset, CheckediSAIDDataset,
                       CheckedPascalContextDataset,
                       CheckedPascalContextDataset59, SampleCheckMixin)
+from .class_uniform import ClassUniformDataset
 from .deepglobe import DeepGlobeDataset
 from .inria import InriaAerialDataset
+from .samplers import ClassUniformSampler
 from .transforms import *  # noqa: F401,F403
 
 __all__ = [
-    'DeepGlobeDataset', 'InriaAerialDataset', 'SampleCheckMixin',
-    'CheckedCityscapesDataset', 'CheckediSAIDDataset',
-    'CheckedPascalContextDataset', 'CheckedPascalContextDataset59'
+    'ClassUniformDataset', 'ClassUniformSampler', 'DeepGlobeDataset',
+    'InriaAerialDataset', 'SampleCheckMixin', 'CheckedCityscapesDataset',
+    'CheckediSAIDDataset', 'CheckedPascalContextDataset',
+    'CheckedPascalContextDataset59'
 ]

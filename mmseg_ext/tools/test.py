@@ -25,20 +25,29 @@ interrupted run never leaves a directory that looks complete; an existing
 
 Checkpoints written by mmengine load under torch's ``weights_only=True``
 (``import mmseg_ext`` allow-lists what they hold; see
-:mod:`mmseg_ext.utils.checkpoint`).
+:mod:`mmseg_ext.utils.checkpoint`). The checkpoint must match the config's
+model key by key and shape by shape (mmengine itself loads with
+``strict=False`` and would evaluate a half-initialised model after printing
+warnings): any missing, unexpected or mis-shaped key stops the run before
+evaluation (:func:`check_checkpoint_matches_model`), unless
+``--allow-partial-load`` asks for a partial load on purpose.
 """
 import argparse
 import os
 import os.path as osp
+import re
 import shutil
 from typing import List, Optional
 
+import torch
 from mmengine.config import Config, ConfigDict
 from mmengine.dist import is_main_process
+from mmengine.model import BaseTTAModel, is_model_wrapper
 from mmengine.runner import Runner
 
 import mmseg_ext  # noqa: F401  registers components and checkpoint globals
 from mmseg_ext.utils.atomic_io import publish_dir, staging_dir_for
+from mmseg_ext.utils.checkpoint import state_dict_mismatch
 from mmseg_ext.utils.cli import add_cfg_options
 
 
@@ -60,6 +69,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         action='store_true',
         help='only write predictions in the dataset\'s submission format '
         '(Cityscapes: labelIds PNGs), without evaluation or ground truth')
+    parser.add_argument(
+        '--allow-partial-load',
+        action='store_true',
+        help='test even if the checkpoint does not match the model (missing, '
+        'unexpected or mis-shaped keys; listed as a warning). Without it '
+        'such a checkpoint is refused before anything is evaluated')
     parser.add_argument(
         '--show', action='store_true', help='show prediction results')
     parser.add_argument(
@@ -161,6 +176,46 @@ def trigger_visualization_hook(cfg: Config, args) -> Config:
     return cfg
 
 
+def check_checkpoint_matches_model(runner: Runner,
+                                   checkpoint: str,
+                                   allow_partial: bool = False) -> None:
+    """Refuse (or, with ``allow_partial``, warn about) a checkpoint whose
+    ``state_dict`` does not load strictly into ``runner.model``.
+
+    Compares keys and shapes as mmengine's loader would see them (wrappers
+    and the TTA model unwrapped, ``module.`` prefixes stripped); tensors are
+    memory-mapped, not read. mmengine then loads the file as usual.
+
+    Raises:
+        RuntimeError: Naming the checkpoint and listing the missing,
+            unexpected and mis-shaped keys (counts, the first names, shapes),
+            unless ``allow_partial``.
+    """
+    model = runner.model
+    while is_model_wrapper(model) or isinstance(model, BaseTTAModel):
+        model = model.module
+    try:
+        ckpt = torch.load(checkpoint, map_location='cpu', mmap=True)
+    except RuntimeError as err:  # files from torch < 1.6 cannot be mapped
+        if 'mmap' not in str(err):
+            raise
+        ckpt = torch.load(checkpoint, map_location='cpu')
+    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else {}
+    state = {re.sub(r'^module\.', '', k): v for k, v in state.items()}
+    mismatch = state_dict_mismatch(model.state_dict(), state)
+    if not mismatch:
+        return
+    msg = (f'checkpoint {checkpoint} does not match the model of the config: '
+           f'{mismatch.describe()}')
+    if not allow_partial:
+        raise RuntimeError(
+            f'{msg}. Nothing was evaluated: use the checkpoint trained with '
+            'this config (model, num_classes), or pass --allow-partial-load '
+            'to test the partially loaded model anyway.')
+    runner.logger.warning(f'{msg}. Testing it anyway (--allow-partial-load): '
+                          'those weights keep their initial values.')
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
     if not osp.isfile(args.config):
@@ -196,6 +251,8 @@ def main(argv: Optional[List[str]] = None) -> None:
             cfg.test_evaluator['keep_results'] = True
 
     runner = Runner.from_cfg(cfg)
+    check_checkpoint_matches_model(runner, args.checkpoint,
+                                   args.allow_partial_load)
     try:
         runner.test()
     except BaseException:

@@ -20,15 +20,77 @@ a crafted file reach any attribute of any allowed object, i.e. run code): the
 checkpoint's reference to it resolves to :func:`history_buffer_getattr`, which
 only returns a registered statistics method of a ``HistoryBuffer`` and raises
 otherwise. ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` is neither needed nor set.
+
+The names it allows are fixed by code, never by a file: the four built-ins
+and those registered through ``HistoryBuffer.register_statistics``.
+mmengine's ``HistoryBuffer.__setstate__`` merges a pickled
+``statistics_methods`` dict into the class-level ``_statistics_methods``, so
+a crafted checkpoint could otherwise first register e.g. ``__subclasses__``
+or ``__dict__`` (making them reachable through ``getattr``) or re-bind
+``mean`` for the rest of the process; loaded states may only repeat the
+entries code registered, other entries are dropped with a warning.
 """
 import pickle
-from typing import Any, Callable, List, Tuple, Union
+import warnings
+from typing import Any, Callable, Dict, List, Tuple, Union
 
 import numpy as np
 import torch
 
 _REGISTERED = False
-_BUILTIN_STATISTICS = frozenset(('min', 'max', 'current', 'mean'))
+_BUILTIN_STATISTICS = ('min', 'max', 'current', 'mean')
+# name -> function of every statistics method code registered (never a file)
+_CODE_STATISTICS: Dict[str, Callable] = {}
+
+
+def code_registered_statistics() -> Dict[str, Callable]:
+    """The statistics methods a checkpoint may name: ``{name: function}``.
+
+    The four built-ins, what was in ``HistoryBuffer._statistics_methods``
+    when :func:`register_checkpoint_safe_globals` first ran (before this
+    package loaded any checkpoint) and what code registered since through
+    ``HistoryBuffer.register_statistics``.
+    """
+    from mmengine.logging import HistoryBuffer
+    fixed = {
+        name: getattr(HistoryBuffer, name)
+        for name in _BUILTIN_STATISTICS
+    }
+    fixed.update(_CODE_STATISTICS)
+    return fixed
+
+
+def _guard_history_buffer() -> None:
+    """Record code registrations; keep loaded states from adding names."""
+    from mmengine.logging import HistoryBuffer
+    for name, method in HistoryBuffer._statistics_methods.items():
+        _CODE_STATISTICS.setdefault(name, method)
+    register = HistoryBuffer.register_statistics.__func__
+    setstate = HistoryBuffer.__setstate__
+
+    def register_statistics(cls, method: Callable) -> Callable:
+        method = register(cls, method)
+        _CODE_STATISTICS[method.__name__] = method
+        return method
+
+    def __setstate__(self, state: dict) -> None:
+        fixed = code_registered_statistics()
+        methods = state.get('statistics_methods', {})
+        kept = {
+            name: fn
+            for name, fn in methods.items()
+            if isinstance(name, str) and fixed.get(name) is fn
+        }
+        if len(kept) != len(methods):
+            dropped = sorted(map(repr, set(methods) - set(kept)))
+            warnings.warn(
+                'HistoryBuffer state: statistics methods not registered by '
+                f'code ignored: {", ".join(dropped)}', RuntimeWarning)
+        setstate(self, dict(state, statistics_methods=kept))
+
+    register_statistics.__doc__ = register.__doc__
+    HistoryBuffer.register_statistics = classmethod(register_statistics)
+    HistoryBuffer.__setstate__ = __setstate__
 
 
 def history_buffer_getattr(obj: Any, name: str) -> Callable:
@@ -36,8 +98,10 @@ def history_buffer_getattr(obj: Any, name: str) -> Callable:
 
     Args:
         obj: :class:`mmengine.logging.HistoryBuffer` or an instance of it.
-        name (str): A method in ``HistoryBuffer._statistics_methods``
-            (``min``, ``max``, ``current``, ``mean`` and user-registered ones).
+        name (str): ``min``, ``max``, ``current``, ``mean`` or a method
+            code registered through ``HistoryBuffer.register_statistics``
+            (:func:`code_registered_statistics`), not one a loaded state
+            added to ``HistoryBuffer._statistics_methods``.
 
     Returns:
         ``obj.<name>`` (the function, or the bound method of an instance).
@@ -47,10 +111,8 @@ def history_buffer_getattr(obj: Any, name: str) -> Callable:
     """
     from mmengine.logging import HistoryBuffer
     is_buffer = obj is HistoryBuffer or isinstance(obj, HistoryBuffer)
-    # the built-in four are only added to the class dict by the first
-    # HistoryBuffer() call, which need not have happened in this process
-    allowed = _BUILTIN_STATISTICS | set(HistoryBuffer._statistics_methods)
-    if is_buffer and isinstance(name, str) and name in allowed:
+    if is_buffer and isinstance(name, str) and \
+            name in code_registered_statistics():
         return getattr(obj, name)
     raise pickle.UnpicklingError(
         f'weights_only load refused getattr({type(obj).__name__}, {name!r}): '
@@ -93,5 +155,76 @@ def register_checkpoint_safe_globals() -> None:
     global _REGISTERED
     if _REGISTERED:
         return
+    _guard_history_buffer()
     torch.serialization.add_safe_globals(checkpoint_safe_globals())
     _REGISTERED = True
+
+
+class CheckpointMismatch:
+    """What keeps a checkpoint's ``state_dict`` from loading strictly.
+
+    Attributes:
+        missing (list[str]): Model keys the checkpoint lacks (BN
+            ``num_batches_tracked`` counters excepted, as mmengine does).
+        unexpected (list[str]): Checkpoint keys the model lacks.
+        mismatched (list[tuple[str, tuple, tuple]]): ``(key, checkpoint
+            shape, model shape)`` of tensors present in both.
+    """
+
+    def __init__(self, missing, unexpected, mismatched) -> None:
+        self.missing, self.unexpected = missing, unexpected
+        self.mismatched = mismatched
+
+    def __bool__(self) -> bool:
+        return bool(self.missing or self.unexpected or self.mismatched)
+
+    def describe(self, first: int = 5) -> str:
+        """Counts and the first ``first`` names (shapes for mis-shaped)."""
+
+        def head(items):
+            more = len(items) - first
+            return ', '.join(
+                items[:first]) + (f', ... ({more} more)' if more > 0 else '')
+
+        parts = []
+        if self.missing:
+            parts.append(f'{len(self.missing)} missing key(s) (in the model, '
+                         f'not in the checkpoint): {head(self.missing)}')
+        if self.unexpected:
+            parts.append(f'{len(self.unexpected)} unexpected key(s) (in the '
+                         'checkpoint, not in the model): '
+                         f'{head(self.unexpected)}')
+        if self.mismatched:
+            shapes = [
+                f'{k} checkpoint {tuple(c)} vs model {tuple(m)}'
+                for k, c, m in self.mismatched
+            ]
+            parts.append(f'{len(self.mismatched)} key(s) with mismatched '
+                         f'shapes: {head(shapes)}')
+        return '; '.join(parts)
+
+
+def state_dict_mismatch(model_state: dict,
+                        ckpt_state: dict) -> CheckpointMismatch:
+    """Compare a model's ``state_dict()`` with a checkpoint's, key by key.
+
+    Args:
+        model_state (dict): ``{key: Tensor}`` of the model to load into.
+        ckpt_state (dict): ``{key: Tensor}`` from the checkpoint, with
+            mmengine's ``module.`` prefix already stripped.
+
+    Returns:
+        CheckpointMismatch: Falsy when the checkpoint loads strictly.
+    """
+    missing = [
+        k for k in model_state
+        if k not in ckpt_state and not k.endswith('num_batches_tracked')
+    ]
+    unexpected = [k for k in ckpt_state if k not in model_state]
+    mismatched = []
+    for k, ref in model_state.items():
+        val = ckpt_state.get(k)
+        if isinstance(val, torch.Tensor) and isinstance(ref, torch.Tensor) \
+                and val.shape != ref.shape:
+            mismatched.append((k, tuple(val.shape), tuple(ref.shape)))
+    return CheckpointMismatch(missing, unexpected, mismatched)

@@ -14,6 +14,12 @@ module's docstring for the repository, the commit and what else it needs)::
         pfnet_isaid_data --out tests/data/pfnet_isaid_data_golden.pth \\
         --opt data_root=data/isaid
 
+The training-step fixtures (``sfnet_train``, ...) go to
+``tests/data/golden/``::
+
+    PYTHONPATH=/path/to/SFSegNets python tools/misc/make_golden.py \\
+        sfnet_train --out tests/data/golden/sfnet_train_golden.pth
+
 ``--opt KEY=VALUE`` (repeatable) passes a string keyword to ``build``.
 Exit status 1 with the reason on stderr if the official code is missing.
 """
@@ -28,8 +34,8 @@ def parse_args(argv=None):
         description='Rebuild tests/data/NAME_golden.pth from the official '
         'code (on PYTHONPATH).')
     parser.add_argument(
-        'name', help='fixture: sfnet, pfnet, '
-        'pfnet_isaid_data, ...')
+        'name',
+        help='fixture: sfnet, pfnet, pfnet_isaid_data, sfnet_train, ...')
     parser.add_argument('--out', required=True, help='output .pth file')
     parser.add_argument(
         '--opt',

@@ -28,7 +28,12 @@ model = dict(
         norm_eval=False,
         style='pytorch',
         # the Paddle ResNets dilate every block of a stage, the first too
-        contract_dilation=False),
+        contract_dilation=False,
+        # from scratch (model.pretrained=None), the Paddle ResNet's rule:
+        # every BN at gamma 1 (no zero-init residual); add
+        # init_cfg=dict(type='PaddleDefault', layer=['Conv2d', '_BatchNorm'])
+        # for its N(0, sqrt(2 / fan_in)) convs
+        zero_init_residual=False),
     # outputs (c2, c3, JPU feature); PaddleSeg's JPU resizes with
     # align_corners=True (a no-op at output stride 8, where all levels match)
     neck=dict(
@@ -39,7 +44,9 @@ model = dict(
         end_level=-1,
         dilations=(1, 2, 4, 8),
         align_corners=True,
-        norm_cfg=norm_cfg),
+        norm_cfg=norm_cfg,
+        # PaddleSeg's JPU layers take PaddlePaddle's default initialisers
+        init_cfg=dict(type='PaddleDefault', layer=['Conv2d', '_BatchNorm'])),
     decode_head=dict(
         type='GINetHead',
         in_channels=2048,
@@ -57,8 +64,11 @@ model = dict(
         loss_decode=dict(
             type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),
         loss_sc=dict(type='SCLoss', loss_weight=0.2)),
+    # the official aux head (SemSegPaddle model_libs.FCNHead / PaddleSeg
+    # AuxLayer) takes PaddlePaddle's default initialisers
     auxiliary_head=dict(
         type='FCNHead',
+        init_cfg=dict(type='PaddleDefault', layer=['Conv2d', '_BatchNorm']),
         in_channels=1024,
         in_index=1,
         channels=256,

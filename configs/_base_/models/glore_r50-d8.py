@@ -26,7 +26,12 @@ model = dict(
         norm_eval=False,
         style='pytorch',
         # the Paddle ResNets dilate every block of a stage, the first too
-        contract_dilation=False),
+        contract_dilation=False,
+        # from scratch (model.pretrained=None), the Paddle ResNet's rule:
+        # every BN at gamma 1 (no zero-init residual); add
+        # init_cfg=dict(type='PaddleDefault', layer=['Conv2d', '_BatchNorm'])
+        # for its N(0, sqrt(2 / fan_in)) convs
+        zero_init_residual=False),
     decode_head=dict(
         type='GloReHead',
         in_channels=2048,
@@ -43,8 +48,11 @@ model = dict(
         align_corners=False,
         loss_decode=dict(
             type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
+    # the official aux head (SemSegPaddle model_libs.FCNHead / PaddleSeg
+    # AuxLayer) takes PaddlePaddle's default initialisers
     auxiliary_head=dict(
         type='FCNHead',
+        init_cfg=dict(type='PaddleDefault', layer=['Conv2d', '_BatchNorm']),
         in_channels=1024,
         in_index=2,
         channels=256,

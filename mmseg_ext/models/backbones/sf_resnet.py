@@ -30,6 +30,12 @@ class SFResNet(ResNetV1c):
         strides (Sequence[int]): Stride of each stage. Default: (1, 2, 2, 2).
         dilations (Sequence[int]): Dilation of each stage's conv2.
             Default: (1, 1, 2, 4).
+        zero_init_residual (bool): Start the last BN of every block at
+            gamma=0 (mmseg's default). Default: False, as the official
+            ``ResNet.__init__`` (``network/resnet_d.py``): every conv
+            kaiming-normal fan_out (relu gain, std sqrt(2 / fan_out)), every
+            BN gamma=1, beta=0 -- mmseg's ``Kaiming``/``Constant``
+            ``init_cfg`` of :class:`ResNet` without the zero-init override.
         **kwargs: Passed to :class:`mmseg.models.backbones.ResNetV1c`
             (``out_indices``, ``norm_cfg``, ``init_cfg``, ...).
 
@@ -42,6 +48,7 @@ class SFResNet(ResNetV1c):
                  stem_channels: int = 128,
                  strides: Sequence[int] = (1, 2, 2, 2),
                  dilations: Sequence[int] = (1, 1, 2, 4),
+                 zero_init_residual: bool = False,
                  **kwargs):
         if len(dilations) != len(strides):
             raise ValueError(
@@ -52,6 +59,7 @@ class SFResNet(ResNetV1c):
             stem_channels=stem_channels,
             strides=strides,
             dilations=(1, ) * len(strides),
+            zero_init_residual=zero_init_residual,
             **kwargs)
         self.conv2_dilations = tuple(dilations)
         for layer_name, dilation in zip(self.res_layers, dilations):

@@ -12,10 +12,11 @@ from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.registry import MODELS
-from mmseg.utils import ConfigType, SampleList
+from mmseg.utils import ConfigType, OptConfigType, SampleList
 from torch import Tensor
 
 from ..utils.label_check import LabelCheckMixin
+from ..utils.weight_init import paddle_default_init_
 from .glore_head import GloReGCN
 
 
@@ -240,6 +241,8 @@ class GINetHead(LabelCheckMixin, BaseDecodeHead):
             Default: 128.
         loss_sc (dict, optional): SC loss config; None disables it.
             Default: ``dict(type='SCLoss', loss_weight=0.2)``.
+        init_cfg (dict | list | None): Initialisation config. None (default)
+            keeps PaddleSeg's rule, see :meth:`init_weights`.
         **kwargs: :class:`BaseDecodeHead` arguments.
 
     Raises:
@@ -262,8 +265,9 @@ class GINetHead(LabelCheckMixin, BaseDecodeHead):
                  embed_channels: int = 128,
                  loss_sc: Optional[ConfigType] = dict(
                      type='SCLoss', loss_weight=0.2),
+                 init_cfg: OptConfigType = None,
                  **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(init_cfg=init_cfg, **kwargs)
         if self.dropout is not None:
             # Paddle's GIHead uses nn.Dropout (elements), not Dropout2d
             self.dropout = nn.Dropout(self.dropout_ratio)
@@ -310,6 +314,22 @@ class GINetHead(LabelCheckMixin, BaseDecodeHead):
                 torch.ones(self.num_classes, num_state))
         else:
             self.loss_sc = None
+
+    def init_weights(self) -> None:
+        """Initialise as PaddleSeg: PaddlePaddle's default initialisers.
+
+        PaddleSeg's ``GIHead`` (``paddleseg/models/ginet.py``) sets no
+        initialiser of its own: convs (``conv5``, ``GlobalReasonUnit``,
+        ``GCN``, ``GraphTransfer``, the classifier) draw
+        N(0, sqrt(2 / (k * in_channels))) with bias 0, the ``Linear`` layers
+        of ``fc1``/``fc2`` Xavier-uniform with bias 0, BN gamma 1, beta 0
+        (:func:`~mmseg_ext.models.utils.paddle_default_init_`); the gates
+        ``gamma_vis``/``gamma_word`` stay zero and the SC centroid one. With
+        an ``init_cfg`` given, that config rules instead.
+        """
+        super().init_weights()
+        if self.init_cfg is None:
+            paddle_default_init_(self)
 
     def class_nodes_input(self, batch_size: int) -> Tensor:
         """Initial class nodes from the embeddings: (batch_size, C, K)."""

@@ -7,10 +7,11 @@ from mmcv.cnn import ConvModule, build_norm_layer
 from mmengine.model import BaseModule
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.registry import MODELS
-from mmseg.utils import ConfigType
+from mmseg.utils import ConfigType, OptConfigType
 from torch import Tensor
 
 from ..utils.label_check import LabelCheckMixin
+from ..utils.weight_init import paddle_default_init_
 
 
 class GloReGCN(nn.Module):
@@ -159,7 +160,9 @@ class GloReHead(LabelCheckMixin, BaseDecodeHead):
         kernel_size (int): Kernel of the reduction conv. Default: 1.
         padding (int): Padding of the reduction conv. Default: 0.
         zero_init_norm (bool): Zero-init the unit's final BN weight.
-            Default: True.
+            Default: True (the GloRe authors' unit; SemSegPaddle: False).
+        init_cfg (dict | list | None): Initialisation config. None (default)
+            keeps SemSegPaddle's rule, see :meth:`init_weights`.
         **kwargs: :class:`BaseDecodeHead` arguments (``in_channels``,
             ``channels``, ``num_classes``, ``in_index``, ``dropout_ratio``,
             ``norm_cfg``, ``loss_decode``, ...).
@@ -175,8 +178,9 @@ class GloReHead(LabelCheckMixin, BaseDecodeHead):
                  kernel_size: int = 1,
                  padding: int = 0,
                  zero_init_norm: bool = True,
+                 init_cfg: OptConfigType = None,
                  **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(init_cfg=init_cfg, **kwargs)
         if self.dropout is not None:
             # fluid.layers.dropout drops elements, not channels (Dropout2d)
             self.dropout = nn.Dropout(self.dropout_ratio)
@@ -195,6 +199,24 @@ class GloReHead(LabelCheckMixin, BaseDecodeHead):
             # the blocker BN belongs to the unit even if the convs have none
             norm_cfg=self.norm_cfg or dict(type='BN'),
             zero_init_norm=zero_init_norm)
+
+    def init_weights(self) -> None:
+        """Initialise as SemSegPaddle: PaddlePaddle's default initialisers.
+
+        SemSegPaddle's ``glore`` (``src/models/modeling/glore.py``, layers
+        from ``src/models/libs/model_libs.py``) sets no initialiser of its
+        own: every conv (reduction, projection, GCN, extension, classifier)
+        draws N(0, sqrt(2 / (k_h * k_w * in_channels))) with bias 0 and every
+        BN starts at gamma 1, beta 0
+        (:func:`~mmseg_ext.models.utils.paddle_default_init_`) -- not
+        ``ConvModule``'s kaiming fan_out nor mmseg's normal(0, 0.01)
+        ``conv_seg``. ``zero_init_norm`` is applied afterwards. With an
+        ``init_cfg`` given, that config rules instead.
+        """
+        super().init_weights()
+        if self.init_cfg is None:
+            paddle_default_init_(self)
+            self.glore._zero_blocker()
 
     def forward(self, inputs: Sequence[Tensor]) -> Tensor:
         x = self._transform_inputs(inputs)

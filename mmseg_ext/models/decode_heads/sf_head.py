@@ -6,9 +6,11 @@ from mmcv.cnn import ConvModule
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
+from mmseg.utils import OptConfigType
 from torch import Tensor
 
 from ..utils.label_check import LabelCheckMixin
+from ..utils.weight_init import torch_default_init_
 
 
 @MODELS.register_module()
@@ -31,6 +33,8 @@ class SFHead(LabelCheckMixin, BaseDecodeHead):
             ``fpn_dim``), fine to coarse.
         channels (int): Width of the fusion conv (``fpn_dim``).
         in_index (Sequence[int]): Neck outputs to fuse. Default: (0, 1, 2, 3).
+        init_cfg (dict | list | None): Initialisation config. None (default)
+            keeps the official rule, see :meth:`init_weights`.
         **kwargs: :class:`BaseDecodeHead` arguments (``num_classes``,
             ``loss_decode``, ``sampler``, ...).
 
@@ -43,6 +47,7 @@ class SFHead(LabelCheckMixin, BaseDecodeHead):
                  in_index: Sequence[int] = (0, 1, 2, 3),
                  dropout_ratio: float = 0.0,
                  align_corners: bool = True,
+                 init_cfg: OptConfigType = None,
                  **kwargs):
         super().__init__(
             in_channels,
@@ -51,6 +56,7 @@ class SFHead(LabelCheckMixin, BaseDecodeHead):
             input_transform='multiple_select',
             dropout_ratio=dropout_ratio,
             align_corners=align_corners,
+            init_cfg=init_cfg,
             **kwargs)
         self.fusion_conv = ConvModule(
             sum(self.in_channels),
@@ -60,6 +66,21 @@ class SFHead(LabelCheckMixin, BaseDecodeHead):
             conv_cfg=self.conv_cfg,
             norm_cfg=self.norm_cfg,
             act_cfg=self.act_cfg)
+
+    def init_weights(self) -> None:
+        """Initialise as the official ``conv_last``: PyTorch's defaults.
+
+        ``UperNetAlignHead.conv_last`` (lxtGH/SFSegNets
+        ``network/sfnet_resnet.py``; PFNet's ``UperNetAlignHeadMaxAvgpool``
+        likewise) is never initialised: the fusion conv and the classifier
+        keep ``reset_parameters`` (weight and bias U(-b, b),
+        b = 1/sqrt(fan_in)), BN gamma=1, beta=0 -- not ``ConvModule``'s
+        kaiming-normal fan_out nor mmseg's normal(0, 0.01) ``conv_seg``. With
+        an ``init_cfg`` given, that config rules instead.
+        """
+        super().init_weights()
+        if self.init_cfg is None:
+            torch_default_init_(self)
 
     def forward(self, inputs: Sequence[Tensor]) -> Tensor:
         feats = self._transform_inputs(inputs)

@@ -9,6 +9,8 @@ from mmseg.models.decode_heads.psp_head import PPM
 from mmseg.utils import ConfigType, OptConfigType
 from torch import Tensor
 
+from ..utils.weight_init import torch_default_init_
+
 
 class AlignedFPNNeck(BaseModule):
     """Top-down FPN whose levels are merged by an alignment module.
@@ -38,7 +40,8 @@ class AlignedFPNNeck(BaseModule):
         ppm_dropout (float): Dropout2d after the PPM bottleneck. Default: 0.1.
         norm_cfg (dict): Norm layers. Default: ``dict(type='BN')``.
         act_cfg (dict): Activation layers. Default: ``dict(type='ReLU')``.
-        init_cfg (dict | list | None): Initialisation config.
+        init_cfg (dict | list | None): Initialisation config. None (default)
+            keeps the official rule, see :meth:`init_weights`.
 
     Raises:
         ValueError: In ``forward``, if the number of inputs differs from
@@ -91,6 +94,22 @@ class AlignedFPNNeck(BaseModule):
                     padding=1,
                     norm_cfg=norm_cfg,
                     act_cfg=act_cfg))
+
+    def init_weights(self) -> None:
+        """Initialise as the official heads: PyTorch's defaults.
+
+        ``UperNetAlignHead`` (lxtGH/SFSegNets ``network/sfnet_resnet.py``)
+        and ``UperNetAlignHeadMaxAvgpool`` (lxtGH/PFSegNets
+        ``network/pointflow_resnet_with_max_avg_pool.py``) with their
+        ``PSPModule``/``AlignedModule``/``PointFlowModuleWithMaxAvgpool``
+        never call an initialiser, so every conv keeps ``reset_parameters``
+        (weight and bias U(-b, b), b = 1/sqrt(fan_in)) and every BN gamma=1,
+        beta=0 -- not ``ConvModule``'s kaiming-normal fan_out. With an
+        ``init_cfg`` given, that config rules instead.
+        """
+        super().init_weights()
+        if self.init_cfg is None:
+            torch_default_init_(self)
 
     def align(self, level: int, lateral: Tensor,
               coarse: Tensor) -> Tuple[Tensor, Optional[Tensor]]:

@@ -1,0 +1,3 @@
+from .class_uniform_sampler import ClassUniformSampler
+
+__all__ = ['ClassUniformSampler']

@@ -1,0 +1,94 @@
+"""Our side of the training-step parity checks.
+
+Our model is built from its config (SyncBN reverted to BN, the data
+preprocessor's fixed padding size set to the batch size), given converted
+official weights, and trained K iterations through mmseg's own path:
+``model.train_step(data, optim_wrapper)`` (data preprocessor, ``loss``,
+``parse_losses``, ``OptimWrapper.update_params``) with the optimizer wrapper
+built from the config's ``optim_wrapper`` by mmengine. The official side and
+the fixture are made by :mod:`mmseg_ext.testing.golden` (``*_train``).
+"""
+import copy
+from typing import Dict, List, Optional, Sequence
+
+import torch
+import torch.nn as nn
+from mmengine.config import Config
+from mmengine.model import revert_sync_batchnorm
+from mmengine.optim import build_optim_wrapper
+from mmengine.structures import PixelData
+
+from mmseg_ext.testing.golden._train_step import dropout_off_
+
+
+def build_model(cfg_path: str,
+                crop: Sequence[int],
+                model_overrides: Optional[dict] = None) -> tuple:
+    """``(model, cfg)`` of ``cfg_path`` for a CPU training-step check.
+
+    Args:
+        cfg_path (str): Our config file.
+        crop (tuple[int]): (H, W) of the batches (the preprocessor pads to
+            it, i.e. not at all).
+        model_overrides (dict, optional): Merged into ``cfg.model``.
+    """
+    from mmseg.registry import MODELS
+    cfg = Config.fromfile(cfg_path)
+    cfg.model.data_preprocessor.size = tuple(crop)
+    if model_overrides:
+        cfg.merge_from_dict(dict(model=model_overrides))
+    model = revert_sync_batchnorm(MODELS.build(cfg.model))
+    return model, cfg
+
+
+def to_data(batch: Dict[str, torch.Tensor]) -> dict:
+    """A fixture batch (``img`` BGR uint8 (N, 3, H, W), ``label`` (N, H,
+    W), optional ``edge`` (N, H, W)) as the ``data`` dict that mmseg's
+    data loader gives ``train_step``."""
+    from mmseg.structures import SegDataSample
+    inputs, samples = [], []
+    edges = batch.get('edge', [None] * len(batch['img']))
+    for img, label, edge in zip(batch['img'], batch['label'], edges):
+        inputs.append(img.clone())
+        sample = SegDataSample()
+        h, w = label.shape
+        sample.set_metainfo(
+            dict(img_shape=(h, w), ori_shape=(h, w), pad_shape=(h, w)))
+        sample.gt_sem_seg = PixelData(data=label[None].long())
+        if edge is not None:  # as GenerateBoundary + PackSegInputs
+            sample.gt_edge_map = PixelData(data=edge[None].long())
+        samples.append(sample)
+    return dict(inputs=inputs, data_samples=samples)
+
+
+def train_steps(model: nn.Module, cfg: Config,
+                batches: Sequence[dict]) -> List[Dict[str, float]]:
+    """K iterations of ``model.train_step`` (train mode, dropout off).
+
+    The optimizer wrapper is ``build_optim_wrapper(model,
+    cfg.optim_wrapper)``; no parameter scheduler runs (the official lr is
+    constant within an epoch). Returns per step ``{'loss': total, <log
+    key>: value}`` (floats).
+    """
+    optim_wrapper = build_optim_wrapper(model,
+                                        copy.deepcopy(cfg.optim_wrapper))
+    model.train()
+    dropout_off_(model)
+    record = []
+    for batch in batches:
+        log_vars = model.train_step(to_data(batch), optim_wrapper)
+        record.append({k: float(v) for k, v in log_vars.items()})
+    return record
+
+
+def loss_rel_diff(ours: Sequence[dict], gold: Sequence[dict],
+                  pairs: Dict[str, str]) -> Dict[str, List[float]]:
+    """``{official term: [relative diff per step]}`` for ``pairs`` (official
+    term -> our log key)."""
+    out = {}
+    for off_key, our_key in pairs.items():
+        out[off_key] = [
+            abs(o[our_key] - g[off_key]) / max(abs(g[off_key]), 1e-12)
+            for o, g in zip(ours, gold)
+        ]
+    return out
