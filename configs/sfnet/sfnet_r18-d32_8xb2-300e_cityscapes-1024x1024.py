@@ -43,7 +43,7 @@ train_dataloader = dict(
         type='ClassUniformDataset',
         tile_size=1024,
         dataset=dict(
-            type='CityscapesDataset',
+            type='CheckedCityscapesDataset',  # + mmseg_ext's sample checks
             data_root='data/cityscapes/',
             data_prefix=dict(
                 img_path='leftImg8bit/train', seg_map_path='gtFine/train'),
