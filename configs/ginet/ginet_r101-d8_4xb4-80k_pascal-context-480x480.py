@@ -3,7 +3,7 @@
 # (ginet_resnet101_os8_pascal_context_80k_scloss.yml); recipe in _base_.
 _base_ = [
     '../_base_/recipes/ginet_r101-d8_4xb4-80k_pascal-context.py',
-    'mmseg::_base_/datasets/pascal_context.py'
+    '../_base_/datasets/pascal_context.py'
 ]
 model = dict(
     decode_head=dict(

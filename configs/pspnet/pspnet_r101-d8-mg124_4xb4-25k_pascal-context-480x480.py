@@ -4,7 +4,7 @@
 # recipe with mmseg's PascalContextDataset.
 _base_ = [
     '../_base_/recipes/pspnet_r101-d8-mg124_4xb4-25k_pascal-context.py',
-    'mmseg::_base_/datasets/pascal_context.py'
+    '../_base_/datasets/pascal_context.py'
 ]
 model = dict(
     decode_head=dict(num_classes=60), auxiliary_head=dict(num_classes=60))
