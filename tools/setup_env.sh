@@ -30,7 +30,7 @@ pip=("$py" -m pip --disable-pip-version-check)
 
 stamp="$venv/.mmseg_ext-setup"
 want="$( (cat requirements.txt requirements-test.txt setup.cfg pyproject.toml;
-         find mmseg_ext -type f -name '*.py' | LC_ALL=C sort | xargs cat) | sha256sum | cut -c1-16)"
+         find -L mmseg_ext -type f \( -name '*.py' -o -name '*.yml' -o -name '*.yaml' \) | LC_ALL=C sort | xargs cat) | sha256sum | cut -c1-16)"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] \
         && (cd / && "$py" -c "import mmcv._ext, mmseg, mmseg_ext") 2>/dev/null; then
     echo "[setup] $venv is up to date"

@@ -33,6 +33,7 @@ evaluation (:func:`check_checkpoint_matches_model`), unless
 ``--allow-partial-load`` asks for a partial load on purpose.
 """
 import argparse
+import copy
 import os
 import os.path as osp
 import re
@@ -98,8 +99,20 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def drop_annotations(pipeline: list) -> list:
     """The test pipeline without ``LoadAnnotations`` (test images have no
-    ground truth)."""
-    return [t for t in pipeline if t.get('type') != 'LoadAnnotations']
+    ground truth), also inside a ``TestTimeAug`` (``--tta``), whose
+    ``transforms`` is a list of lists of alternatives."""
+    out = []
+    for t in pipeline:
+        if t.get('type') == 'LoadAnnotations':
+            continue
+        if t.get('type') == 'TestTimeAug':
+            t = copy.deepcopy(t)
+            t['transforms'] = [
+                alts for alts in (drop_annotations(a) for a in t['transforms'])
+                if alts
+            ]
+        out.append(t)
+    return out
 
 
 def format_only_evaluator(dataset_type: str, output_dir: str) -> ConfigDict:
@@ -236,6 +249,10 @@ def main(argv: Optional[List[str]] = None) -> None:
     if args.show or args.show_dir:
         cfg = trigger_visualization_hook(cfg, args)
     if args.tta:
+        if 'tta_pipeline' not in cfg or 'tta_model' not in cfg:
+            raise KeyError(
+                f'{args.config} defines no tta_pipeline/tta_model, which '
+                '--tta needs (see its dataset base)')
         cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
         cfg.tta_model.module = cfg.model
         cfg.model = cfg.tta_model

@@ -50,3 +50,25 @@ val_dataloader = dict(
     dataset=dict(
         type=dataset_type, data_root=data_root, pipeline=test_pipeline))
 test_dataloader = val_dataloader  # merged into the base's: the test split
+
+# Test-time augmentation (`--tta`), as mmseg's dataset bases: the whole tile
+# (GeoTIFF through pillow, as test_pipeline) at each ratio of its own size,
+# with and without a horizontal flip (SegTTAModel averages the 6
+# predictions). The official ISDNet tests one scale without flip; these
+# ratios keep the 5000 tile within 1.25x.
+tta_img_ratios = [0.75, 1.0, 1.25]
+tta_pipeline = [
+    dict(type='LoadImageFromFile', imdecode_backend='pillow'),
+    dict(
+        type='TestTimeAug',
+        transforms=[
+            [
+                dict(type='Resize', scale_factor=r, keep_ratio=True)
+                for r in tta_img_ratios
+            ],
+            [
+                dict(type='RandomFlip', prob=0., direction='horizontal'),
+                dict(type='RandomFlip', prob=1., direction='horizontal')
+            ], [dict(type='LoadAnnotations')], [dict(type='PackSegInputs')]
+        ])
+]

@@ -88,3 +88,30 @@ val_dataloader = dict(
 test_dataloader = val_dataloader
 val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
 test_evaluator = val_evaluator
+
+# Test-time augmentation (`--tta`), mmseg's iSAID ratios and flips
+# (mmseg::_base_/datasets/isaid.py) with the resampling of test_pipeline
+# (pillow bicubic). The official eval.py's multi-scale mode (--scales,
+# flip) scales the 896 input the same way; its training scripts test one
+# scale without flip (test_pipeline). Ratios apply to the image's own size:
+# patches are 896x896, whole-kept smaller images keep their aspect ratio.
+tta_img_ratios = [0.5, 0.75, 1.0, 1.25, 1.5, 1.75]
+tta_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(
+        type='TestTimeAug',
+        transforms=[
+            [
+                dict(
+                    type='Resize',
+                    scale_factor=r,
+                    keep_ratio=True,
+                    backend='pillow',
+                    interpolation='bicubic') for r in tta_img_ratios
+            ],
+            [
+                dict(type='RandomFlip', prob=0., direction='horizontal'),
+                dict(type='RandomFlip', prob=1., direction='horizontal')
+            ], [dict(type='LoadAnnotations')], [dict(type='PackSegInputs')]
+        ])
+]

@@ -31,6 +31,10 @@ class ConverterSpec:
             ``n`` and ``keys``).
         no_init (tuple[str]): Sub-models whose pretraining is disabled for
             ``--config`` (see :func:`check_against_config`).
+        config_prefix (str): Where the converted weights sit in the model
+            of ``--config`` (e.g. ``'backbone.'`` for ImageNet backbone
+            weights): the keys are checked under it and only model keys
+            under it count as missing. Default: ``''`` (whole model).
     """
     converter: str
     description: str
@@ -40,6 +44,7 @@ class ConverterSpec:
     wrappers: Tuple[str, ...] = ('state_dict', )
     dropped_note: str = 'dropped {n} non-network keys: {keys}'
     no_init: Tuple[str, ...] = ('backbone', )
+    config_prefix: str = ''
 
 
 def build_parser(spec: ConverterSpec) -> argparse.ArgumentParser:
@@ -72,11 +77,17 @@ def _print_keys(title: str, keys: List[str], file=None) -> None:
         print(f'  {k}', file=file)
 
 
-def _config_report(converted: Dict, config: str, no_init: Tuple[str,
-                                                                ...]) -> bool:
+def _config_report(converted: Dict,
+                   config: str,
+                   no_init: Tuple[str, ...],
+                   prefix: str = '') -> bool:
     """Print the missing/unexpected/mis-shaped report; True if it fails."""
     missing, unexpected, mismatched = check_against_config(
-        converted, config, no_init)
+        {
+            prefix + k: v
+            for k, v in converted.items()
+        }, config, no_init)
+    missing = [k for k in missing if k.startswith(prefix)]
     if missing:
         _print_keys(
             f'WARNING: {len(missing)} model keys MISSING from the '
@@ -125,7 +136,8 @@ def run(spec: ConverterSpec, args: argparse.Namespace) -> int:
             unknown, sys.stderr)
         failed = not args.keep_unknown or bool(args.config)
     if args.config:
-        failed = _config_report(converted, args.config, spec.no_init) or failed
+        failed = _config_report(converted, args.config, spec.no_init,
+                                spec.config_prefix) or failed
     if failed:
         print(
             f'error: conversion of {args.src} failed; {args.dst} not '

@@ -1,0 +1,140 @@
+"""Offline: building, initialising and testing need no network.
+
+Every shipped config is built and initialised (``init_weights``, what
+``mim train`` runs first) with the network unreachable (every socket
+connection refused) and an empty torch hub cache. Building never touches
+the network. Initialising either succeeds (configs that train from
+scratch) or, for configs that name ImageNet weights, fails with
+:class:`PretrainedDownloadError` / :class:`PretrainedFileNotFoundError`
+naming the weight file and the ``--cfg-options`` that give a local path.
+"""
+import glob
+import os.path as osp
+import re
+import socket
+
+import pytest
+import torch
+from conftest import REPO
+from mmengine.config import Config
+from mmengine.model import revert_sync_batchnorm
+from mmseg.registry import MODELS
+
+from mmseg_ext.utils.pretrained import (PretrainedDownloadError,
+                                        PretrainedFileNotFoundError)
+
+CONFIGS = sorted(
+    p for p in glob.glob(osp.join(REPO, 'configs', '*', '*.py'))
+    if '_base_' not in p)
+
+
+def _refuse(*args, **kwargs):
+    raise OSError(101, 'Network is unreachable (test: offline)')
+
+
+@pytest.fixture
+def offline(monkeypatch, tmp_path, repo_root_one_thread):
+    monkeypatch.setattr(socket, 'create_connection', _refuse)
+    monkeypatch.setattr(socket.socket, 'connect', _refuse)
+    hub = torch.hub.get_dir()
+    torch.hub.set_dir(str(tmp_path / 'hub'))
+    assert not osp.exists(osp.join(REPO, 'pretrain')), \
+        'pretrain/ exists in the checkout: the offline test needs it absent'
+    yield
+    torch.hub.set_dir(hub)
+
+
+def named_weights(model_cfg) -> list:
+    """Every ``pretrained`` / ``init_cfg.checkpoint`` in a model config."""
+    found = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            if isinstance(node.get('pretrained'), str):
+                found.append(node['pretrained'])
+            init = node.get('init_cfg')
+            if isinstance(init, dict) and init.get('checkpoint'):
+                found.append(init['checkpoint'])
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, (list, tuple)):
+            for v in node:
+                walk(v)
+
+    walk(model_cfg)
+    return found
+
+
+def test_build_and_init_every_config_offline(offline):
+    seen, outcomes = {}, {}
+    for path in CONFIGS:
+        cfg = Config.fromfile(path)
+        # the class count does not change what is downloaded: one build
+        # per architecture (Cityscapes / Pascal Context 59 / 60 twins)
+        key = re.sub(r'num_classes=\d+|class_embeddings=[^,]*', '',
+                     repr(cfg.model))
+        name = osp.relpath(path, REPO)
+        if key in seen:
+            outcomes[name] = outcomes[seen[key]]
+            continue
+        seen[key] = name
+        if 'TIMMBackbone' in key:
+            try:
+                import timm  # noqa: F401
+            except Exception:  # noqa: BLE001 - timm needs torchvision
+                outcomes[name] = 'skipped (timm does not import)'
+                continue
+        weights = named_weights(cfg.model)
+        model = revert_sync_batchnorm(MODELS.build(cfg.model))  # no network
+        try:
+            model.init_weights()
+        except (PretrainedDownloadError, PretrainedFileNotFoundError) as e:
+            msg = str(e)
+            assert weights, f'{name}: {msg}'
+            assert any(w in msg for w in weights), (name, weights, msg)
+            assert '--cfg-options' in msg and 'PATH' in msg, msg
+            outcomes[name] = type(e).__name__
+        else:
+            assert not weights, f'{name} names {weights} but initialised'
+            outcomes[name] = 'initialised from scratch'
+        del model
+    for name, outcome in outcomes.items():
+        print(f'{name}: {outcome}')
+    assert len(outcomes) == len(CONFIGS)
+    # the in1k-pre configs name converted files under pretrain/
+    sfnet = 'configs/sfnet/sfnet_r18-d32_in1k-pre_4xb2-50k_cityscapes-'
+    assert outcomes[sfnet + '512x1024.py'] == 'PretrainedFileNotFoundError'
+    assert outcomes[
+        'configs/sfnet/sfnet_r18-d32_4xb2-50k_cityscapes-512x1024.py'] == \
+        'initialised from scratch'
+    assert outcomes['configs/isdnet/isdnet_r18-d8_4xb2-80k_deepglobe-'
+                    '1224x1224.py'] == 'PretrainedDownloadError'
+
+
+def test_download_error_names_file_url_and_cache(offline):
+    from mmengine.runner.checkpoint import CheckpointLoader
+    url = ('https://download.openmmlab.com/mmsegmentation/v0.5/pretrain/'
+           'stdc/stdc1_20220308-5368626c.pth')
+    with pytest.raises(PretrainedDownloadError) as info:
+        CheckpointLoader.load_checkpoint(url)
+    msg = str(info.value)
+    assert url in msg and 'URLError' in msg and 'Network is unreachable' \
+        in msg
+    assert osp.join(torch.hub.get_dir(), 'checkpoints',
+                    'stdc1_20220308-5368626c.pth') in msg
+    assert 'model.refine_head.shallow_net.init_cfg.checkpoint=PATH' in msg
+    with pytest.raises(
+            PretrainedDownloadError, match=r'resnet50_v1c-2cccc1ad'):
+        CheckpointLoader.load_checkpoint('open-mmlab://resnet50_v1c')
+
+
+def test_missing_pretrain_file_says_how_to_make_it(offline):
+    from mmengine.runner.checkpoint import CheckpointLoader
+    with pytest.raises(PretrainedFileNotFoundError) as info:
+        CheckpointLoader.load_checkpoint('pretrain/resnet50-deep_mmseg.pth')
+    msg = str(info.value)
+    assert 'tools/model_converters/resnet_d2mmseg.py resnet50-deep.pth' in msg
+    assert 'model.backbone.init_cfg.checkpoint=PATH' in msg
+    # other missing files keep mmengine's own error
+    with pytest.raises(FileNotFoundError, match='can not be found'):
+        CheckpointLoader.load_checkpoint('work_dirs/nothing.pth')
