@@ -20,6 +20,11 @@ a crafted file reach any attribute of any allowed object, i.e. run code): the
 checkpoint's reference to it resolves to :func:`history_buffer_getattr`, which
 only returns a registered statistics method of a ``HistoryBuffer`` and raises
 otherwise. ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` is neither needed nor set.
+
+Older torch (2.1 ... 2.5) loads with ``weights_only=False`` by default and
+mmengine's checkpoints load there as they are: nothing is registered
+(:data:`TORCH_LOADS_WEIGHTS_ONLY` is False; torch < 2.4 has no
+``add_safe_globals`` at all).
 """
 import pickle
 from typing import Any, Callable, List, Tuple, Union
@@ -28,6 +33,9 @@ import numpy as np
 import torch
 
 _REGISTERED = False
+#: torch >= 2.6: ``torch.load`` defaults to ``weights_only=True``.
+TORCH_LOADS_WEIGHTS_ONLY = tuple(
+    int(v) for v in torch.__version__.split('+')[0].split('.')[:2]) >= (2, 6)
 _BUILTIN_STATISTICS = frozenset(('min', 'max', 'current', 'mean'))
 
 
@@ -84,14 +92,21 @@ def checkpoint_safe_globals() -> List[Union[Callable, Tuple[Callable, str]]]:
     ]
 
 
-def register_checkpoint_safe_globals() -> None:
+def register_checkpoint_safe_globals() -> bool:
     """Add :func:`checkpoint_safe_globals` to torch's allow-list (idempotent).
 
     Called on ``import mmseg_ext``, i.e. by every config's ``custom_imports``,
     so ``mim train --resume`` and ``mim test`` load Runner checkpoints.
+
+    Returns:
+        bool: True if the allow-list holds them (torch >= 2.6), False on an
+        older torch, which does not load with ``weights_only=True`` by default
+        and needs nothing.
     """
     global _REGISTERED
-    if _REGISTERED:
-        return
-    torch.serialization.add_safe_globals(checkpoint_safe_globals())
-    _REGISTERED = True
+    if not TORCH_LOADS_WEIGHTS_ONLY:
+        return False
+    if not _REGISTERED:
+        torch.serialization.add_safe_globals(checkpoint_safe_globals())
+        _REGISTERED = True
+    return True
