@@ -37,6 +37,9 @@ CONFIGS = [
     'configs/pspnet/pspnet_effb4-d8_4xb2-30k_cityscapes-769x769.py',
     'configs/deeplabv3/deeplabv3_effb4-d8_4xb2-30k_cityscapes-769x769.py',
 ]
+# timm would fetch the ImageNet weights from the hub when the model is built,
+# at training and at test time alike
+NO_DOWNLOAD = ['model.backbone.pretrained=False']
 # slide windows of the crop's size, half-overlapping (the published
 # 769-crop / 256-stride windows do not fit the sample's 256x128 images)
 SLIDE = [
@@ -55,7 +58,7 @@ def test_effb4_trains_and_tests_on_cityscapes_sample(path, mim,
     run_command([
         mim, 'train', 'mmseg', path, '--work-dir', work, '--cfg-options',
         *cityscapes_train_options(cfg, cityscapes_root, ITERS, crop=CROP),
-        'model.backbone.pretrained=False', *SLIDE
+        *NO_DOWNLOAD, *SLIDE
     ])
     losses = read_losses(str(work))
     assert len(losses) == ITERS and all(np.isfinite(losses))
@@ -67,7 +70,8 @@ def test_effb4_trains_and_tests_on_cityscapes_sample(path, mim,
     run_command([
         mim, 'test', 'mmseg_ext', path, '--checkpoint', ckpt, '--work-dir',
         tmp_path / 'test', '--cfg-options',
-        *cityscapes_test_options(cfg, cityscapes_root, crop=CROP), *SLIDE
+        *cityscapes_test_options(cfg, cityscapes_root, crop=CROP),
+        *NO_DOWNLOAD, *SLIDE
     ])
     miou = read_metric(str(tmp_path / 'test'), 'mIoU')
     assert 0 <= miou <= 100
