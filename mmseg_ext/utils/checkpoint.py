@@ -29,6 +29,11 @@ a crafted checkpoint could otherwise first register e.g. ``__subclasses__``
 or ``__dict__`` (making them reachable through ``getattr``) or re-bind
 ``mean`` for the rest of the process; loaded states may only repeat the
 entries code registered, other entries are dropped with a warning.
+
+Older torch (2.1 ... 2.5) loads with ``weights_only=False`` by default and
+mmengine's checkpoints load there as they are: nothing is registered
+(:data:`TORCH_LOADS_WEIGHTS_ONLY` is False; torch < 2.4 has no
+``add_safe_globals`` at all).
 """
 import pickle
 import warnings
@@ -93,6 +98,11 @@ def _guard_history_buffer() -> None:
     HistoryBuffer.__setstate__ = __setstate__
 
 
+#: torch >= 2.6: ``torch.load`` defaults to ``weights_only=True``.
+TORCH_LOADS_WEIGHTS_ONLY = tuple(
+    int(v) for v in torch.__version__.split('+')[0].split('.')[:2]) >= (2, 6)
+
+
 def history_buffer_getattr(obj: Any, name: str) -> Callable:
     """``getattr`` as a checkpoint may use it: HistoryBuffer statistics only.
 
@@ -146,18 +156,25 @@ def checkpoint_safe_globals() -> List[Union[Callable, Tuple[Callable, str]]]:
     ]
 
 
-def register_checkpoint_safe_globals() -> None:
+def register_checkpoint_safe_globals() -> bool:
     """Add :func:`checkpoint_safe_globals` to torch's allow-list (idempotent).
 
     Called on ``import mmseg_ext``, i.e. by every config's ``custom_imports``,
     so ``mim train --resume`` and ``mim test`` load Runner checkpoints.
+
+    Returns:
+        bool: True if the allow-list holds them (torch >= 2.6), False on an
+        older torch, which does not load with ``weights_only=True`` by default
+        and needs nothing.
     """
     global _REGISTERED
-    if _REGISTERED:
-        return
-    _guard_history_buffer()
-    torch.serialization.add_safe_globals(checkpoint_safe_globals())
-    _REGISTERED = True
+    if not TORCH_LOADS_WEIGHTS_ONLY:
+        return False
+    if not _REGISTERED:
+        _guard_history_buffer()
+        torch.serialization.add_safe_globals(checkpoint_safe_globals())
+        _REGISTERED = True
+    return True
 
 
 class CheckpointMismatch:

@@ -8,7 +8,13 @@ import pytest
 import torch
 from mmengine.logging import HistoryBuffer, MessageHub
 
-from mmseg_ext.utils.checkpoint import history_buffer_getattr
+from mmseg_ext.utils.checkpoint import (TORCH_LOADS_WEIGHTS_ONLY,
+                                        history_buffer_getattr)
+
+pytestmark = pytest.mark.skipif(
+    not TORCH_LOADS_WEIGHTS_ONLY,
+    reason=f'torch {torch.__version__} loads with weights_only=False by '
+    'default (weights_only=True is the default from 2.6)')
 
 
 class _GetattrPayload:
