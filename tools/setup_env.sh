@@ -29,7 +29,7 @@ py="$venv/bin/python"
 pip=("$py" -m pip --disable-pip-version-check)
 
 stamp="$venv/.mmseg_ext-setup"
-want="$( (cat requirements.txt requirements-test.txt setup.cfg pyproject.toml;
+want="$( (cat requirements.txt requirements-test.txt requirements-deploy.txt setup.cfg pyproject.toml;
          find mmseg_ext -type f -name '*.py' | LC_ALL=C sort | xargs cat) | sha256sum | cut -c1-16)"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] \
         && (cd / && "$py" -c "import mmcv._ext, mmseg, mmseg_ext") 2>/dev/null; then
@@ -55,7 +55,7 @@ if ! "$py" -c "import mmcv, mmcv._ext; assert mmcv.__version__ == '2.1.0'" 2>/de
 fi
 
 # 3. The rest of the stack, then openmim without its unused opendatalab dependency.
-"${pip[@]}" install -q --no-build-isolation "${find_links[@]}" -r requirements.txt -r requirements-test.txt
+"${pip[@]}" install -q --no-build-isolation "${find_links[@]}" -r requirements.txt -r requirements-test.txt -r requirements-deploy.txt
 "${pip[@]}" install -q --no-deps "openmim==0.3.9"
 
 # 4. Ourselves, from this checkout only (--no-deps: nothing is looked up by our name).
