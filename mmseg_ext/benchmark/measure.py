@@ -193,9 +193,10 @@ def pytorch_options(channels_last: bool = False,
                     fuse_bn: bool = False) -> str:
     """The table's ``Options`` cell of an eager row (``-`` for none)."""
     names = [
-        name for name, on in (('channels-last', channels_last),
-                              ('compile', torch_compile), ('fuse-conv-bn',
-                                                           fuse_bn)) if on
+        name
+        for name, on in (('channels-last', channels_last),
+                         ('compile', torch_compile), ('fuse-conv-bn', fuse_bn))
+        if on
     ]
     return ', '.join(names) or '-'
 
@@ -274,8 +275,8 @@ def benchmark(cfg_path: str,
                 label)
     params = sum(p.numel() for p in model.parameters())
     gflops = count_gflops(model, x, name)
-    row = make_row(name, height, width, batch_size, mode, device, dtype,
-                   times, mem, params, gflops, 'pytorch', options)
+    row = make_row(name, height, width, batch_size, mode, device, dtype, times,
+                   mem, params, gflops, 'pytorch', options)
     _log(f'{label}: {row["fps"]:.2f} img/s')
     del runner, model
     if device.type == 'cuda':

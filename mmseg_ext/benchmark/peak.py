@@ -56,9 +56,9 @@ def probe_conv_peak(device: str = 'cpu',
         dtype = PROBE_DTYPES[precision]
         conv = nn.Conv2d(CHANNELS, CHANNELS, KERNEL, padding=KERNEL // 2)
         conv = conv.to(device, dtype, memory_format=torch.channels_last)
-        x = torch.randn(1, CHANNELS, HEIGHT, WIDTH, device=device,
-                        dtype=dtype).contiguous(
-                            memory_format=torch.channels_last)
+        x = torch.randn(
+            1, CHANNELS, HEIGHT, WIDTH, device=device,
+            dtype=dtype).contiguous(memory_format=torch.channels_last)
         times = []
         with torch.inference_mode():
             for i in range(warmup + iters):

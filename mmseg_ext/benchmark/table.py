@@ -50,7 +50,8 @@ def format_table(rows: List[dict]) -> str:
         for row in rows if row.get('ceiling_gflops')
     })
     if ceilings:
-        lines[-1] += ' Conv ceiling (3x3 conv 256->256 on 128x256, channels-last): ' + ', '.join(ceilings) + '.'
+        lines[-1] += (' Conv ceiling (3x3 conv 256->256 on 128x256, '
+                      f'channels-last): {", ".join(ceilings)}.')
     return '\n'.join(lines)
 
 
