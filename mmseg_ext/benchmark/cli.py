@@ -186,6 +186,9 @@ def main(argv: Optional[List[str]] = None) -> List[dict]:
         work_dir=args.work_dir)
     print(format_table(rows))
     if args.out:
-        write_results(args.out, rows, vars(args))
+        write_results(args.out, rows, {
+            k: v
+            for k, v in vars(args).items() if k != 'specs'
+        })
         print_log(f'results written to {args.out}', logger='current')
     return rows

@@ -28,8 +28,8 @@ def probe_macs() -> int:
 
 def probe_conv_peak(device: str = 'cpu',
                     precisions: Sequence[str] = ('fp32', 'bf16'),
-                    warmup: int = 2,
-                    iters: int = 5) -> Dict[str, float]:
+                    warmup: int = 1,
+                    iters: int = 3) -> Dict[str, float]:
     """Median GFLOP/s (1 multiply-add = 1 FLOP) of the probe conv per
     precision.
 
