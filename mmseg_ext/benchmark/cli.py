@@ -98,6 +98,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         help='keep the on-the-fly exports in <work-dir>/<config name> '
         '(default: a temporary folder)')
     parser.add_argument(
+        '--keep-going',
+        action='store_true',
+        help='a backend whose export or run fails gives a row naming the '
+        'error (n/a timings) instead of stopping the run')
+    parser.add_argument(
         '--probe-peak',
         action='store_true',
         help='measure the conv ceiling (3x3 conv 256->256 on 128x256, '
@@ -183,7 +188,8 @@ def main(argv: Optional[List[str]] = None) -> List[dict]:
         args.mode,
         ceiling=ceiling,
         backend_model=args.backend_model,
-        work_dir=args.work_dir)
+        work_dir=args.work_dir,
+        keep_going=args.keep_going)
     print(format_table(rows))
     if args.out:
         write_results(args.out, rows, {

@@ -16,6 +16,7 @@ A backend row times the exported graph: mmseg's ``encode_decode``, i.e. the
 tensor-mode network plus the decode head's resize to the input size (mode
 ``end2end``); its GFLOPs are the PyTorch model's.
 """
+import logging
 import os.path as osp
 import tempfile
 from dataclasses import dataclass
@@ -113,12 +114,34 @@ def benchmark_backend(model_file: str,
     return row
 
 
+def failed_row(reference: dict, spec: RowSpec, error: Exception) -> dict:
+    """The row of a backend whose export or run failed: the error in
+    ``options``, no timings (``n/a`` in the table)."""
+    _log(
+        f'{reference["config"]} [{spec.backend} {spec.precision}]: failed '
+        f'({type(error).__name__}: {error})', logging.WARNING)
+    row = {
+        key: reference[key]
+        for key in ('config', 'input', 'batch', 'device', 'params', 'params_m',
+                    'gflops', 'peak_mem_method')
+    }
+    row.update(
+        mode='end2end',
+        backend=spec.backend,
+        dtype=spec.precision,
+        options=f'failed: {type(error).__name__}',
+        error=str(error))
+    return row
+
+
 def add_speed_columns(rows: List[dict], reference: dict,
                       ceiling: Optional[Dict[str, float]]) -> None:
     """Fill ``speedup`` (vs ``reference``) and, given ``ceiling``
     (``{precision: GFLOP/s}``), ``ceiling_gflops`` and
     ``ceiling_fraction`` of every row in place."""
     for row in rows:
+        if row.get('latency_median_ms') is None:
+            continue  # a failed row
         row['speedup'] = (
             reference['latency_median_ms'] / row['latency_median_ms'])
         peak = (ceiling or {}).get(row['dtype'])
@@ -144,7 +167,8 @@ def run_suite(configs: Sequence[str],
               mode: str = 'tensor',
               ceiling: Optional[Dict[str, float]] = None,
               backend_model: Optional[str] = None,
-              work_dir: Optional[str] = None) -> List[dict]:
+              work_dir: Optional[str] = None,
+              keep_going: bool = False) -> List[dict]:
     """Rows of every config x spec, each config's eager fp32 reference
     first (measured once even if a spec asks for it too).
 
@@ -153,6 +177,9 @@ def run_suite(configs: Sequence[str],
     ``work_dir/<config name>`` (default: a temporary folder, removed
     afterwards) unless ``backend_model`` (a file or an export folder,
     one config only) is given.
+
+    With ``keep_going`` an export or backend that fails gives a row
+    naming the error instead of stopping the run.
 
     Raises:
         ValueError: If ``backend_model`` is given with several configs.
@@ -190,15 +217,20 @@ def run_suite(configs: Sequence[str],
                             fuse_bn=fuse_bn,
                             **common))
                     continue
-                if export is None:
-                    export = export_random_model(
-                        cfg_path, height, width, batch_size,
-                        osp.join(work_dir or tmp, name), cfg_options)
-                config_rows.append(
-                    benchmark_backend(
-                        resolve_model_file(export,
-                                           spec.backend), spec, reference,
-                        height, width, batch_size, device, warmup, iters))
+                try:
+                    if export is None:
+                        export = export_random_model(
+                            cfg_path, height, width, batch_size,
+                            osp.join(work_dir or tmp, name), cfg_options)
+                    config_rows.append(
+                        benchmark_backend(
+                            resolve_model_file(export,
+                                               spec.backend), spec, reference,
+                            height, width, batch_size, device, warmup, iters))
+                except Exception as e:  # one failed backend: still a table
+                    if not keep_going:
+                        raise
+                    config_rows.append(failed_row(reference, spec, e))
             add_speed_columns(config_rows, reference, ceiling)
             rows += config_rows
     return rows

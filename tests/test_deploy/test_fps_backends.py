@@ -85,3 +85,23 @@ def test_backend_arguments(capsys):
         suite.benchmark_backend('end2end.onnx',
                                 suite.RowSpec('onnxruntime', 'bf16'),
                                 dict(config='x'), H, W, 1, 'cpu', 0, 1)
+
+
+def test_keep_going_reports_a_failed_export(monkeypatch, capsys):
+
+    def broken_export(*args, **kwargs):
+        raise RuntimeError('aten.adaptive_max_pool2d')
+
+    monkeypatch.setattr(suite, 'export_random_model', broken_export)
+    with pytest.raises(RuntimeError, match='adaptive_max_pool2d'):
+        cli.main(f'{R18} --height 32 --width 32 --device cpu --warmup 0 '
+                 '--iters 1 --backend onnxruntime'.split())
+    rows = cli.main(f'{R18} --height 32 --width 32 --device cpu --warmup 0 '
+                    '--iters 1 --backend onnxruntime --keep-going'.split())
+    assert [r['backend'] for r in rows] == ['pytorch', 'onnxruntime']
+    assert rows[1]['error'] == 'aten.adaptive_max_pool2d'
+    (cells, ) = [
+        c for c in _cells(capsys.readouterr().out) if c[5] != 'pytorch'
+    ]
+    assert cells[7] == 'failed: RuntimeError'
+    assert cells[10:14] == ['n/a'] * 4  # latencies, FPS, speed-up
