@@ -1,0 +1,2 @@
+_base_ = ['./segmentation_dynamic.py']
+backend_config = dict(type='openvino', precision='fp32')

@@ -1,0 +1,216 @@
+"""``tools/deploy/deploy.py``: export a segmentor and prepare its backend.
+
+The command has mmdeploy's shape (``tools/deploy.py DEPLOY_CFG MODEL_CFG
+CHECKPOINT IMG --work-dir DIR``); mmdeploy 1.3.1 itself does not run on this
+stack (see the README's "Deployment" section). Example::
+
+    python tools/deploy/deploy.py \\
+        configs/deploy/segmentation_openvino_static-512x1024.py \\
+        configs/sfnet/sfnet_r18-d32_4xb2-50k_cityscapes-512x1024.py \\
+        sfnet_r18.pth data/cityscapes/leftImg8bit/val/x.png \\
+        --work-dir work_dirs/deploy/sfnet_r18
+
+``DIR`` then holds ``end2end.onnx`` (+ ``end2end.onnx.data`` when the
+weights are stored outside), the backend's own files (OpenVINO
+``end2end.xml``/``.bin``; TensorRT builds ``end2end.<precision>.engine`` on
+the GPU at first use) and ``deploy.json``: backend, precision, shape,
+opset, export time and the max abs diff of the backend's logits against
+PyTorch's on the sample image.
+"""
+import argparse
+import json
+import os.path as osp
+from typing import List, Optional, Tuple
+
+import numpy as np
+import torch
+from mmengine.config import Config
+
+from .backends import BACKENDS, PRECISIONS, BackendModel, _check_combination
+from .export import DEPLOY_JSON, End2End, build_segmentor, export_onnx
+
+
+def load_deploy_config(path: str) -> Config:
+    """The deploy config at ``path`` with its defaults filled in.
+
+    Raises:
+        FileNotFoundError: If ``path`` does not exist.
+        ValueError: If ``backend_config.type`` or ``precision`` is unknown.
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'deploy config not found: {path}')
+    cfg = Config.fromfile(path)
+    backend = cfg.get('backend_config', dict(type='onnxruntime'))
+    backend.setdefault('precision', 'fp32')
+    backend.setdefault('device', 'cpu')
+    if backend['type'] not in BACKENDS:
+        raise ValueError(f'{path}: backend_config.type must be one of '
+                         f"{BACKENDS}, got {backend['type']!r}")
+    if backend['precision'] not in PRECISIONS:
+        raise ValueError(f'{path}: backend_config.precision must be one of '
+                         f"{PRECISIONS}, got {backend['precision']!r}")
+    cfg.backend_config = backend
+    return cfg
+
+
+def sample_input(model, image: str, shape: Tuple[int, int]) -> torch.Tensor:
+    """``image`` resized to ``shape`` (H, W) and normalised as ``model``'s
+    data preprocessor does (BGR -> RGB if it converts, mean/std): (1, 3, H,
+    W) float32.
+
+    Raises:
+        FileNotFoundError: If ``image`` cannot be read.
+    """
+    import cv2
+    array = cv2.imread(image, cv2.IMREAD_COLOR)
+    if array is None:
+        raise FileNotFoundError(f'cannot read sample image {image}')
+    array = cv2.resize(
+        array, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
+    x = torch.from_numpy(np.ascontiguousarray(array)).permute(2, 0, 1)
+    preprocessor = model.data_preprocessor
+    if getattr(preprocessor, 'channel_conversion', False):
+        x = x[[2, 1, 0]]
+    x = x.float()
+    if getattr(preprocessor, '_enable_normalize', False):
+        x = (x - preprocessor.mean) / preprocessor.std
+    return x.unsqueeze(0).contiguous()
+
+
+def deploy(deploy_cfg: str,
+           model_cfg: str,
+           checkpoint: Optional[str],
+           sample_img: str,
+           work_dir: str,
+           shape: Optional[Tuple[int, int]] = None,
+           dynamic: Optional[bool] = None,
+           device: Optional[str] = None) -> dict:
+    """Export ``model_cfg`` + ``checkpoint`` for ``deploy_cfg``'s backend.
+
+    Args:
+        deploy_cfg (str): A config of ``configs/deploy/``.
+        model_cfg (str): The model config.
+        checkpoint (str, optional): Weights; ``None`` exports random ones.
+        sample_img (str): Image for the export example and the check.
+        work_dir (str): Output folder (see the module docstring).
+        shape (tuple[int, int], optional): Input (H, W); default: the
+            deploy config's ``input_shape``, else the image's size.
+        dynamic (bool, optional): Override the deploy config's choice
+            (``dynamic_axes`` present = dynamic).
+        device (str, optional): Override ``backend_config.device``.
+
+    Returns:
+        dict: The contents of ``deploy.json``.
+
+    Raises:
+        ValueError: For an unsupported backend / precision / device.
+        FileNotFoundError: For a missing config, checkpoint or image.
+        FileExistsError: If ``work_dir`` already holds an export.
+    """
+    cfg = load_deploy_config(deploy_cfg)
+    backend = cfg.backend_config
+    device = device or backend['device']
+    model_file = osp.join(work_dir, 'end2end.onnx')
+    # Refuse an impossible backend before spending minutes on the export.
+    _check_combination(model_file, backend['type'], backend['precision'],
+                       device)
+    if dynamic is None:
+        dynamic = 'dynamic_axes' in cfg.onnx_config
+    if shape is None and cfg.onnx_config.get('input_shape'):
+        width, height = cfg.onnx_config['input_shape']
+        shape = (height, width)
+    if shape is None:
+        import cv2
+        image = cv2.imread(sample_img)
+        if image is None:
+            raise FileNotFoundError(f'cannot read sample image {sample_img}')
+        shape = image.shape[:2]
+    model = build_segmentor(model_cfg, checkpoint)
+    x = sample_input(model, sample_img, shape)
+    info = dict(
+        backend=backend['type'],
+        precision=backend['precision'],
+        device=device,
+        deploy_config=deploy_cfg,
+        model_config=model_cfg)
+    onnx_file = export_onnx(
+        model_cfg,
+        checkpoint,
+        work_dir,
+        shape,
+        dynamic,
+        opset=cfg.onnx_config.get('opset_version', 18),
+        model=model,
+        deploy_info=info)
+    run_file = onnx_file
+    if backend['type'] == 'openvino':
+        run_file = save_openvino_ir(onnx_file)
+    runner = BackendModel(run_file, backend['type'], backend['precision'],
+                          device)
+    with torch.no_grad():
+        reference = End2End(model)(x)
+    out = runner(x).to(reference.device)
+    info = read_json(work_dir)
+    info.update(
+        model_file=osp.basename(run_file),
+        sample_image=sample_img,
+        max_abs_diff_vs_pytorch=float((out - reference).abs().max()),
+        argmax_agreement_vs_pytorch=float(
+            (out.argmax(1) == reference.argmax(1)).float().mean()))
+    with open(osp.join(work_dir, DEPLOY_JSON), 'w') as f:
+        json.dump(info, f, indent=2)
+    return info
+
+
+def save_openvino_ir(onnx_file: str) -> str:
+    """Convert ``onnx_file`` to OpenVINO IR beside it (weights kept fp32,
+    the precision is chosen at compile time); returns the ``.xml`` path."""
+    from .backends import _import
+    ov = _import('openvino')
+    xml = osp.splitext(onnx_file)[0] + '.xml'
+    ov.save_model(ov.convert_model(onnx_file), xml, compress_to_fp16=False)
+    return xml
+
+
+def read_json(work_dir: str) -> dict:
+    with open(osp.join(work_dir, DEPLOY_JSON)) as f:
+        return json.load(f)
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Export a segmentor to ONNX and prepare its backend')
+    parser.add_argument('deploy_cfg', help='configs/deploy/*.py')
+    parser.add_argument('model_cfg', help='model config')
+    parser.add_argument(
+        'checkpoint', help="checkpoint file, or 'none' for random weights")
+    parser.add_argument('img', help='sample image (export example, check)')
+    parser.add_argument('--work-dir', required=True, help='output folder')
+    parser.add_argument(
+        '--shape',
+        type=int,
+        nargs=2,
+        metavar=('H', 'W'),
+        help='input height and width (default: the deploy config, else the '
+        "image's size)")
+    parser.add_argument(
+        '--dynamic',
+        action='store_true',
+        default=None,
+        help='dynamic batch / height / width, whatever the deploy config')
+    parser.add_argument(
+        '--device', help='override backend_config.device (cpu, cuda:0)')
+    args = parser.parse_args(argv)
+    if args.shape is not None and min(args.shape) < 1:
+        parser.error(f'--shape must be positive, got {args.shape}')
+    return args
+
+
+def main(argv: Optional[List[str]] = None) -> dict:
+    args = parse_args(argv)
+    checkpoint = None if args.checkpoint.lower() == 'none' else \
+        args.checkpoint
+    info = deploy(args.deploy_cfg, args.model_cfg, checkpoint, args.img,
+                  args.work_dir, args.shape, args.dynamic, args.device)
+    print(json.dumps(info, indent=2))
+    return info
