@@ -2,9 +2,10 @@
 
 Runs after the ``sfnet`` stage, on its ``train/iter_40.pth``:
 
-1. export it to ONNX at the sample's test input size (256x512, static
-   shape; :func:`mmseg_ext.deploy.export.export_onnx`, what
-   ``tools/deploy/deploy.py`` runs);
+1. ``python tools/deploy/deploy.py configs/deploy/segmentation_openvino_
+   static-512x1024.py <R18 config> <checkpoint> <a sample image> --shape
+   256 512``: ONNX (and OpenVINO IR) at the sample's test input size, with
+   the backend's max abs diff against PyTorch in ``deploy.json``;
 2. ``mim test mmseg_ext <R18 config> --checkpoint <export> --backend
    onnxruntime`` and ``--backend openvino`` (fp32): mIoU on the sample's
    val images, printed beside the checkpoint's (the ``sfnet`` stage's test);
@@ -16,8 +17,11 @@ Runs after the ``sfnet`` stage, on its ``train/iter_40.pth``:
    --backend-model <export>`` at 256x512: one table, each row's speed-up
    over eager fp32 PyTorch of the same run.
 """
+import glob
+import json
 import os
 import os.path as osp
+import sys
 from dataclasses import dataclass, field
 from typing import Dict, List
 
@@ -29,10 +33,13 @@ from .options import load_config
 from .outputs import read_test_metrics
 from .sfnet import ITERS, R18, R18_TEST
 from .stage import FpsRun, Stage, mim_test
+from .stage import run as run_command
 
 BACKENDS = ('onnxruntime', 'openvino')
 SUBMISSION_BACKEND = 'openvino'
 SHAPE = (256, 512)  # the sfnet stage's test resize of the 128x256 samples
+DEPLOY_CFG = 'configs/deploy/segmentation_openvino_static-512x1024.py'
+DEPLOY_TOOL = osp.join('tools', 'deploy', 'deploy.py')
 
 
 @dataclass
@@ -44,6 +51,7 @@ class DeployRun:
         checkpoint: The trained checkpoint (from an earlier stage).
         reference: That stage's folder (``test/``, ``submission/``).
         shape: Export input (H, W).
+        sample: The sample image of ``tools/deploy/deploy.py``.
         test_options / submission_options: ``--cfg-options`` of the
             ``mim test`` runs on val and of the format-only run.
     """
@@ -52,6 +60,7 @@ class DeployRun:
     checkpoint: str
     reference: str
     shape: tuple
+    sample: str
     test_options: List[str]
     submission_options: List[str]
     backends: tuple = BACKENDS
@@ -59,8 +68,9 @@ class DeployRun:
     result: Dict = field(default_factory=dict)
 
 
-def export_step(run: DeployRun, export_dir: str) -> None:
-    """Export ``run.checkpoint`` to ``export_dir/end2end.onnx``.
+def export_step(run: DeployRun, export_dir: str, repo: str) -> dict:
+    """``tools/deploy/deploy.py`` on ``run.checkpoint`` into ``export_dir``;
+    returns its ``deploy.json``.
 
     Raises:
         FileNotFoundError: If the checkpoint is missing (run the ``sfnet``
@@ -70,13 +80,14 @@ def export_step(run: DeployRun, export_dir: str) -> None:
         raise FileNotFoundError(
             f'{run.checkpoint} not found: the deploy stage exports the '
             'checkpoint of the sfnet stage; run `--jobs sfnet,deploy`')
-    from mmseg_ext.deploy.export import export_onnx
-    print(
-        f'+ export_onnx({run.config}, {run.checkpoint}, {export_dir}, '
-        f'shape={run.shape})',
-        flush=True)
-    export_onnx(
-        run.config, run.checkpoint, export_dir, run.shape, dynamic=False)
+    run_command([
+        sys.executable, DEPLOY_TOOL, DEPLOY_CFG, run.config, run.checkpoint,
+        run.sample, '--work-dir', export_dir, '--shape',
+        str(run.shape[0]),
+        str(run.shape[1])
+    ], repo)
+    with open(osp.join(export_dir, 'deploy.json')) as f:
+        return json.load(f)
 
 
 def pixel_agreement(ref_dir: str, out_dir: str) -> float:
@@ -107,7 +118,7 @@ def run_deploy(run: DeployRun, work: str, repo: str) -> dict:
         checkpoint's submission).
     """
     export = osp.join(work, 'export')
-    export_step(run, export)
+    info = export_step(run, export, repo)
     miou = dict(
         checkpoint=read_test_metrics(osp.join(run.reference, 'test'))['mIoU'])
     for backend in run.backends:
@@ -121,6 +132,7 @@ def run_deploy(run: DeployRun, work: str, repo: str) -> dict:
              '--format-only', '--out', out)
     return dict(
         export=export,
+        max_abs_diff_vs_pytorch=info.get('max_abs_diff_vs_pytorch'),
         mIoU=miou,
         submission_pngs=len([f for f in os.listdir(out)
                              if f.endswith('.png')]),
@@ -134,10 +146,17 @@ def build(repo: str, data_root: str, work: str) -> Stage:
     root = cityscapes_root(data_root)
     cfg, test_cfg = (load_config(osp.join(repo, c)) for c in (R18, R18_TEST))
     sfnet = osp.join(osp.dirname(work), 'sfnet')
-    run = DeployRun(R18, R18_TEST, osp.join(sfnet, 'train',
-                                            f'iter_{ITERS}.pth'), sfnet, SHAPE,
-                    cityscapes_test_options(cfg, root),
-                    cityscapes_test_options(test_cfg, root))
+    sample = sorted(
+        glob.glob(osp.join(root, 'leftImg8bit', 'val', '*', '*.png')))[0]
+    run = DeployRun(
+        R18,
+        R18_TEST,
+        osp.join(sfnet, 'train', f'iter_{ITERS}.pth'),
+        sfnet,
+        SHAPE,
+        sample,
+        test_options=cityscapes_test_options(cfg, root),
+        submission_options=cityscapes_test_options(test_cfg, root))
     export = osp.join(work, 'export')
     fps = FpsRun([R18], SHAPE[0], SHAPE[1], 3,
                  ('--backend', 'pytorch', 'onnxruntime', 'openvino',
@@ -152,6 +171,7 @@ def figures(result: dict) -> dict:
     values = {f'mIoU_{k}': v for k, v in deploy['mIoU'].items()}
     return dict(
         **values,
+        max_abs_diff_vs_pytorch=deploy['max_abs_diff_vs_pytorch'],
         submission_backend=SUBMISSION_BACKEND,
         submission_pngs=deploy['submission_pngs'],
         submission_pixel_agreement=deploy['submission_agreement'],
