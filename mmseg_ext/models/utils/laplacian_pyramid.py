@@ -149,9 +149,12 @@ def laplacian_pyramid(img: Tensor, num_high: int = 2) -> List[Tensor]:
         # a contiguous copy lets the full-size blurred map go at once
         down = pyr_downsample(conv_gauss(current)).contiguous()
         up = pyr_upsample(down)
-        if up.shape[2:] != current.shape[2:]:
-            # official fallback for odd sizes: F.interpolate's default,
-            # nearest, back to the current level's size
+        # official fallback for odd sizes: F.interpolate's default,
+        # nearest, back to the current level's size. Always taken while
+        # exporting (nearest to the same size is the identity), so a
+        # dynamic-shape graph serves odd and even sizes alike.
+        if torch.compiler.is_exporting() or \
+                up.shape[2:] != current.shape[2:]:
             up = F.interpolate(up, size=current.shape[2:])
         residuals.append(current - up)
         current = down
