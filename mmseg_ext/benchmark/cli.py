@@ -7,7 +7,20 @@ with ``x = torch.randn(B, 3, H, W)`` (H is the height, W the width) on
 logits) or ``model.predict(x, data_samples)`` (``--mode predict``: the full
 test-time path, e.g. PointRend's subdivision steps, which mmseg 1.2.2's
 ``CascadeEncoderDecoder`` does not run in tensor mode, and the resize to the
-image size). One Markdown table row per config is printed.
+image size). One Markdown table row per config and backend is printed.
+
+Backends (``--backend NAME[:PRECISION] ...``, several in one run):
+``pytorch`` (eager; ``--channels-last``, ``--compile``, ``--fuse-conv-bn``
+apply to it), ``onnxruntime``, ``openvino``, ``tensorrt`` (CUDA). A backend
+row runs an ONNX export of the same randomly initialised model, made on the
+fly (static shape; kept under ``--work-dir`` if given) or read from
+``--backend-model`` (an ``end2end.onnx``/``.xml`` or the folder
+``tools/deploy/deploy.py`` wrote; one config). A precision suffix
+(``openvino:bf16``) overrides ``--bf16``/``--fp16``, which set the default.
+Every config's eager fp32 PyTorch forward is measured in the same run and
+gives each row's speed-up (median latency ratio). ``--probe-peak`` first
+times one 3x3 conv 256->256 on 128x256 (channels-last, fp32 and bf16) and
+adds each row's fraction of that conv ceiling.
 
 Examples::
 
@@ -17,6 +30,9 @@ Examples::
         --height 1024 --width 2048 --device cpu --warmup 2 --iters 5
     python tools/fps_test.py CONFIG --height 512 --width 1024 --device cuda \\
         --fp16 --channels-last --compile --out fps.md  # or fps.json
+    python tools/fps_test.py CONFIG --height 512 --width 1024 --device cpu \\
+        --backend pytorch pytorch:bf16 onnxruntime openvino openvino:bf16 \\
+        --channels-last --probe-peak --warmup 2 --iters 5
 
 ``--fp16`` needs CUDA and is rejected on CPU (use ``--bf16`` there). GFLOPs
 are per image, counted by mmengine (1 multiply-add = 1 FLOP; unsupported ops
@@ -32,7 +48,8 @@ from mmengine.logging import MMLogger, print_log
 
 from mmseg_ext.utils.cli import add_cfg_options
 from .forwards import FORWARDS
-from .measure import benchmark
+from .peak import probe_conv_peak
+from .suite import EAGER, parse_row_spec, run_suite
 from .table import format_table, write_results
 
 
@@ -60,6 +77,36 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         '--compile',
         action='store_true',
         help='wrap the model with torch.compile')
+    parser.add_argument(
+        '--fuse-conv-bn',
+        action='store_true',
+        help="fold BN into the preceding conv (mmcv's fuse_conv_bn) for the "
+        'eager PyTorch rows')
+    parser.add_argument(
+        '--backend',
+        nargs='+',
+        default=[EAGER],
+        metavar='NAME[:PRECISION]',
+        help='rows to time per config: pytorch (default), onnxruntime, '
+        'openvino, tensorrt, each optionally :fp32/:bf16/:fp16')
+    parser.add_argument(
+        '--backend-model',
+        help='exported model for the backend rows (end2end.onnx/.xml or '
+        'its folder; one config); default: export on the fly')
+    parser.add_argument(
+        '--work-dir',
+        help='keep the on-the-fly exports in <work-dir>/<config name> '
+        '(default: a temporary folder)')
+    parser.add_argument(
+        '--keep-going',
+        action='store_true',
+        help='a backend whose export or run fails gives a row naming the '
+        'error (n/a timings) instead of stopping the run')
+    parser.add_argument(
+        '--probe-peak',
+        action='store_true',
+        help='measure the conv ceiling (3x3 conv 256->256 on 128x256, '
+        'channels-last, fp32 and bf16) and add each row\'s fraction of it')
     parser.add_argument('--batch-size', type=int, default=1)
     parser.add_argument(
         '--mode',
@@ -94,6 +141,20 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         if not osp.isfile(path):
             parser.error(f'config file not found: {path}')
     args.dtype = 'fp16' if args.fp16 else 'bf16' if args.bf16 else 'fp32'
+    try:
+        args.specs = list(
+            dict.fromkeys(parse_row_spec(s, args.dtype) for s in args.backend))
+    except ValueError as e:
+        parser.error(str(e))
+    if device.type != 'cuda' and any(
+            s.backend == EAGER and s.precision == 'fp16' for s in args.specs):
+        parser.error('pytorch fp16 autocast is only supported on CUDA '
+                     'devices; use --bf16 on CPU')
+    if args.backend_model and len(args.configs) != 1:
+        parser.error('--backend-model names one exported model: give one '
+                     f'config, not {len(args.configs)}')
+    if args.backend_model and not osp.exists(args.backend_model):
+        parser.error(f'--backend-model not found: {args.backend_model}')
     return args
 
 
@@ -103,14 +164,37 @@ def main(argv: Optional[List[str]] = None) -> List[dict]:
     args = parse_args(argv)
     if not MMLogger.check_instance_created('fps_test'):
         MMLogger.get_instance('fps_test', log_level='INFO')
-    rows = [
-        benchmark(path, args.height, args.width, args.batch_size, args.device,
-                  args.dtype, args.channels_last, args.compile, args.warmup,
-                  args.iters, args.cfg_options, args.mode)
-        for path in args.configs
-    ]
+    ceiling = None
+    if args.probe_peak:
+        ceiling = probe_conv_peak(args.device)
+        print_log(
+            'conv ceiling (3x3 conv 256->256 on 128x256, channels-last, '
+            '1 multiply-add = 1 FLOP): ' +
+            ', '.join(f'{k} {v:.1f} GFLOP/s' for k, v in ceiling.items()),
+            logger='current')
+    rows = run_suite(
+        args.configs,
+        args.specs,
+        args.height,
+        args.width,
+        args.batch_size,
+        args.device,
+        args.channels_last,
+        args.compile,
+        args.fuse_conv_bn,
+        args.warmup,
+        args.iters,
+        args.cfg_options,
+        args.mode,
+        ceiling=ceiling,
+        backend_model=args.backend_model,
+        work_dir=args.work_dir,
+        keep_going=args.keep_going)
     print(format_table(rows))
     if args.out:
-        write_results(args.out, rows, vars(args))
+        write_results(args.out, rows, {
+            k: v
+            for k, v in vars(args).items() if k != 'specs'
+        })
         print_log(f'results written to {args.out}', logger='current')
     return rows

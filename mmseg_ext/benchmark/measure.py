@@ -16,6 +16,7 @@ from typing import Callable, List, Optional, Tuple
 
 import torch
 import torch.nn as nn
+from mmcv.cnn import fuse_conv_bn
 from mmengine.analysis import get_model_complexity_info
 from mmengine.config import Config
 from mmengine.logging import print_log
@@ -92,10 +93,15 @@ def load_config(cfg_path: str, cfg_options: Optional[dict] = None) -> Config:
 
 def build_model(cfg: Config,
                 device: torch.device,
-                channels_last: bool = False) -> nn.Module:
+                channels_last: bool = False,
+                fuse_bn: bool = False) -> nn.Module:
     """The segmentor of ``cfg`` on ``device`` in eval mode, SyncBN reverted
-    to BN, in channels-last memory format if asked."""
-    model = revert_sync_batchnorm(MODELS.build(cfg.model))
+    to BN, every Conv+BN pair folded into the conv (``fuse_bn``: mmcv's
+    ``fuse_conv_bn``, as mmseg 0.x's benchmark offered) and in
+    channels-last memory format if asked."""
+    model = revert_sync_batchnorm(MODELS.build(cfg.model)).eval()
+    if fuse_bn:
+        model = fuse_conv_bn(model)
     memory_format = (
         torch.channels_last if channels_last else torch.contiguous_format)
     return model.to(device, memory_format=memory_format).eval()
@@ -127,10 +133,14 @@ def time_forward(forward: Callable[[], object],
                  name: str = '') -> List[float]:
     """Run ``forward`` ``warmup`` times untimed, then ``iters`` times timed.
 
-    CUDA is synchronised around each call. Returns the ``iters`` latencies
-    in seconds.
+    CUDA is synchronised around each call. Progress goes to the current
+    mmengine logger: one line when warm-up starts and one per timed run
+    (its latency), so a slow config is never silent. Returns the ``iters``
+    latencies in seconds.
     """
     times = []
+    if warmup:
+        _log(f'{name}: warm-up, {warmup} untimed run(s)')
     for i in range(warmup + iters):
         if device.type == 'cuda':
             torch.cuda.synchronize(device)
@@ -140,8 +150,10 @@ def time_forward(forward: Callable[[], object],
             torch.cuda.synchronize(device)
         if i >= warmup:
             times.append(time.perf_counter() - start)
-        if i + 1 == warmup:
-            _log(f'{name}: warm-up done, timing {iters} iters')
+            _log(f'{name}: timed run {len(times)}/{iters}: '
+                 f'{times[-1] * 1e3:.1f} ms')
+        elif i + 1 == warmup:
+            _log(f'{name}: warm-up done, timing {iters} run(s)')
     return times
 
 
@@ -176,6 +188,44 @@ def count_gflops(model: nn.Module,
         return None
 
 
+def pytorch_options(channels_last: bool = False,
+                    torch_compile: bool = False,
+                    fuse_bn: bool = False) -> str:
+    """The table's ``Options`` cell of an eager row (``-`` for none)."""
+    names = [
+        name
+        for name, on in (('channels-last', channels_last),
+                         ('compile', torch_compile), ('fuse-conv-bn', fuse_bn))
+        if on
+    ]
+    return ', '.join(names) or '-'
+
+
+def make_row(name: str, height: int, width: int, batch_size: int, mode: str,
+             device: torch.device, dtype: str, times: List[float],
+             mem: PeakMemory, params: int, gflops: Optional[float],
+             backend: str, options: str) -> dict:
+    """One row of :data:`~.table.COLUMNS` from the measured ``times`` (s)."""
+    mean = statistics.mean(times)
+    return dict(
+        config=name,
+        input=f'{height}x{width}',
+        batch=batch_size,
+        mode=mode,
+        device=str(device),
+        backend=backend,
+        dtype=dtype,
+        options=options,
+        params=params,
+        params_m=params / 1e6,
+        gflops=gflops,
+        latency_mean_ms=mean * 1e3,
+        latency_median_ms=statistics.median(times) * 1e3,
+        fps=batch_size / mean,
+        peak_mem_mib=mem.peak_mib,
+        peak_mem_method=mem.method)
+
+
 def benchmark(cfg_path: str,
               height: int,
               width: int,
@@ -187,11 +237,14 @@ def benchmark(cfg_path: str,
               warmup: int = 10,
               iters: int = 50,
               cfg_options: Optional[dict] = None,
-              mode: str = 'tensor') -> dict:
-    """Benchmark one config; return a row dict (see ``COLUMNS``).
+              mode: str = 'tensor',
+              fuse_bn: bool = False) -> dict:
+    """Benchmark one config in eager PyTorch; return a row dict (see
+    ``COLUMNS``; ``backend`` is ``'pytorch'``).
 
     Memory is measured from the model build to the end of timing; timing
     runs under ``torch.inference_mode()`` and, for fp16/bf16, autocast.
+    ``fuse_bn`` folds BN into the convs first (:func:`build_model`).
 
     Raises:
         FileNotFoundError: If ``cfg_path`` does not exist.
@@ -205,38 +258,26 @@ def benchmark(cfg_path: str,
     check_mode(mode)
     cfg = load_config(cfg_path, cfg_options)
     name = osp.splitext(osp.basename(cfg_path))[0]
+    options = pytorch_options(channels_last, torch_compile, fuse_bn)
+    label = f'{name} [pytorch {dtype}, {options}]'
     autocast = (
         torch.autocast(device.type, dtype=DTYPES[dtype])
         if DTYPES[dtype] else contextlib.nullcontext())
-    _log(f'{name}: building model')
+    _log(f'{label}: building model')
     with PeakMemory(device) as mem:
-        model = build_model(cfg, device, channels_last)
+        model = build_model(cfg, device, channels_last, fuse_bn)
         runner = torch.compile(model) if torch_compile else model
         x, samples = make_inputs(batch_size, height, width, device,
                                  channels_last)
         with torch.inference_mode(), autocast:
             times = time_forward(
                 make_forward(mode, runner, x, samples), warmup, iters, device,
-                name)
+                label)
     params = sum(p.numel() for p in model.parameters())
     gflops = count_gflops(model, x, name)
-    mean = statistics.mean(times)
-    row = dict(
-        config=name,
-        input=f'{height}x{width}',
-        batch=batch_size,
-        mode=mode,
-        device=str(device),
-        dtype=dtype,
-        params=params,
-        params_m=params / 1e6,
-        gflops=gflops,
-        latency_mean_ms=mean * 1e3,
-        latency_median_ms=statistics.median(times) * 1e3,
-        fps=batch_size / mean,
-        peak_mem_mib=mem.peak_mib,
-        peak_mem_method=mem.method)
-    _log(f'{name}: {row["fps"]:.2f} img/s')
+    row = make_row(name, height, width, batch_size, mode, device, dtype, times,
+                   mem, params, gflops, 'pytorch', options)
+    _log(f'{label}: {row["fps"]:.2f} img/s')
     del runner, model
     if device.type == 'cuda':
         torch.cuda.empty_cache()

@@ -5,12 +5,16 @@ from typing import List, Optional
 from mmseg_ext.utils.atomic_io import atomic_file
 
 COLUMNS = [('config', 'Config'), ('input', 'Input (HxW)'), ('batch', 'Batch'),
-           ('mode', 'Mode'), ('device', 'Device'), ('dtype', 'Dtype'),
+           ('mode', 'Mode'), ('device', 'Device'), ('backend', 'Backend'),
+           ('dtype', 'Precision'), ('options', 'Options'),
            ('params_m', 'Params (M)'), ('gflops', 'GFLOPs/img'),
            ('latency_mean_ms', 'Latency mean (ms)'),
            ('latency_median_ms', 'Latency median (ms)'),
-           ('fps', 'FPS (img/s)'), ('peak_mem_mib', 'Peak mem (MiB)*')]
-TEXT_COLUMNS = ('config', 'input', 'mode', 'device', 'dtype')
+           ('fps', 'FPS (img/s)'), ('speedup', 'Speed-up vs eager fp32'),
+           ('ceiling_fraction', 'Fraction of conv ceiling'),
+           ('peak_mem_mib', 'Peak mem (MiB)*')]
+TEXT_COLUMNS = ('config', 'input', 'mode', 'device', 'backend', 'dtype',
+                'options')
 
 
 def _fmt(value) -> str:
@@ -27,15 +31,27 @@ def format_table(rows: List[dict]) -> str:
                        for key, _ in COLUMNS) + '|'
     ]
     lines += [
-        '| ' + ' | '.join(_fmt(row[key]) for key, _ in COLUMNS) + ' |'
+        '| ' + ' | '.join(_fmt(row.get(key)) for key, _ in COLUMNS) + ' |'
         for row in rows
     ]
     methods = sorted({row['peak_mem_method'] for row in rows})
     lines += [
         '', f'\\* Peak memory: {"; ".join(methods)}, from model build '
-        'to the end of timing. GFLOPs per image (mmengine analysis, '
-        '1 multiply-add = 1 FLOP); FPS = batch / mean latency.'
+        '(backends: session creation) to the end of timing. GFLOPs per '
+        'image (mmengine analysis of the PyTorch model, 1 multiply-add = 1 '
+        'FLOP); FPS = batch / mean latency. Speed-up: median latency of '
+        'the eager fp32 PyTorch row of the same config and run / this '
+        "row's median. Fraction of conv ceiling: GFLOPs x batch / median "
+        "latency / the measured ceiling of the row's precision "
+        '(--probe-peak; n/a without it).'
     ]
+    ceilings = sorted({
+        f'{row["dtype"]} {row["ceiling_gflops"]:.1f} GFLOP/s'
+        for row in rows if row.get('ceiling_gflops')
+    })
+    if ceilings:
+        lines[-1] += (' Conv ceiling (3x3 conv 256->256 on 128x256, '
+                      f'channels-last): {", ".join(ceilings)}.')
     return '\n'.join(lines)
 
 

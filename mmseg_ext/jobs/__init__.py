@@ -9,6 +9,9 @@ the repository root on the real samples linked under ``data/``
 
 - ``sfnet``: SFNet-R18 on Cityscapes, including the ``--format-only``
   Cityscapes server submission (:mod:`.sfnet`);
+- ``deploy``: that checkpoint exported to ONNX, evaluated through ONNX
+  Runtime and OpenVINO, its submission through OpenVINO, and every
+  backend timed (:mod:`.deploy`; needs ``sfnet`` first);
 - ``pfnet``: iSAID preparation, then PFNet-R50 on iSAID (:mod:`.pfnet`);
 - ``isdnet``: DeepGlobe and Inria preparation, ISDNet on both, FPS and peak
   memory at 2448x2448 next to DeepLabv3-R18 (:mod:`.isdnet`);
@@ -28,7 +31,7 @@ from typing import Dict, List
 from mmseg_ext.utils.atomic_io import atomic_file
 from .stage import run_stage
 
-JOBS = ('sfnet', 'pfnet', 'isdnet', 'pointrend', 'graph_heads')
+JOBS = ('sfnet', 'deploy', 'pfnet', 'isdnet', 'pointrend', 'graph_heads')
 
 
 def check_work_dirs(work: str, names: List[str], overwrite: bool) -> None:

@@ -76,10 +76,13 @@ class Stage:
             (name ``''``: the stage's folder itself).
         prepare: Callables run first, in order (dataset converters).
         fps: The speed table to measure last, or None.
+        deploy: An export + backend evaluation (:class:`~.deploy.
+            DeployRun`), run after ``runs`` and before ``fps``, or None.
     """
     runs: Dict[str, ModelRun]
     prepare: Sequence[Callable[[], None]] = ()
     fps: Optional[FpsRun] = None
+    deploy: Optional[object] = None
 
 
 def mim_test(config: str, checkpoint: str, work_dir: str, options: List[str],
@@ -146,8 +149,8 @@ def run_stage(stage: Stage, work: str, repo: str) -> dict:
     """Run ``stage`` under ``work``, commands from ``repo``.
 
     Returns:
-        dict: ``{run name: run_model(...) result}`` and, with ``fps``,
-        ``fps_table``.
+        dict: ``{run name: run_model(...) result}``, with ``deploy`` its
+        :func:`~.deploy.run_deploy` result, with ``fps`` ``fps_table``.
     """
     for step in stage.prepare:
         step()
@@ -155,6 +158,9 @@ def run_stage(stage: Stage, work: str, repo: str) -> dict:
         name: run_model(model, osp.join(work, name), repo)
         for name, model in stage.runs.items()
     }
+    if stage.deploy:
+        from .deploy import run_deploy
+        result['deploy'] = run_deploy(stage.deploy, work, repo)
     if stage.fps:
         result['fps_table'] = fps_table(stage.fps, osp.join(work, 'fps.md'),
                                         repo)

@@ -23,6 +23,16 @@ without ``--format-only`` they are refused. Files are written to
 interrupted run never leaves a directory that looks complete; an existing
 ``OUT`` is refused rather than mixed with new files.
 
+Exported models (``tools/deploy/deploy.py``) are evaluated the same way,
+with the config's evaluator, through an inference backend: ``--backend
+onnxruntime|openvino [--precision fp32|bf16]`` and the export (its folder or
+``end2end.onnx``) as the checkpoint or as ``--backend-model``::
+
+    mim test mmseg_ext CONFIG --checkpoint work_dirs/deploy_r18 \\
+        --backend openvino --precision bf16
+
+(see :func:`add_backend_args`, :mod:`mmseg_ext.deploy.segmentor`).
+
 Checkpoints written by mmengine load under torch's ``weights_only=True``
 (``import mmseg_ext`` allow-lists what they hold; see
 :mod:`mmseg_ext.utils.checkpoint`). The checkpoint must match the config's
@@ -56,7 +66,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='MMSeg test (and eval, or format-only) a model')
     parser.add_argument('config', help='test config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        'checkpoint',
+        nargs='?',
+        help='checkpoint file (with --backend: the exported model, unless '
+        '--backend-model names it)')
     parser.add_argument(
         '--work-dir',
         help='directory for logs and the metric json '
@@ -91,10 +105,66 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--tta', action='store_true', help='test time augmentation')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    add_backend_args(parser)
     args = parser.parse_args(argv)
+    check_backend_args(parser, args)
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
+
+
+def add_backend_args(parser: argparse.ArgumentParser) -> None:
+    """``--backend``, ``--precision``, ``--backend-model``,
+    ``--backend-device``: evaluate an exported model instead of a
+    checkpoint."""
+    group = parser.add_argument_group(
+        'exported model', 'evaluate an ONNX export (tools/deploy/deploy.py) '
+        'through an inference backend instead of a checkpoint')
+    group.add_argument(
+        '--backend',
+        choices=('onnxruntime', 'openvino', 'tensorrt'),
+        help='inference backend running the exported model')
+    group.add_argument(
+        '--precision',
+        choices=('fp32', 'bf16', 'fp16'),
+        default='fp32',
+        help='backend inference precision (default fp32; bf16: OpenVINO '
+        'on CPUs with AVX512-BF16)')
+    group.add_argument(
+        '--backend-model',
+        help='the export folder or its end2end.onnx / end2end.xml (default: '
+        'the checkpoint argument)')
+    group.add_argument(
+        '--backend-device', default='cpu', help='backend device (cpu)')
+
+
+def check_backend_args(parser: argparse.ArgumentParser,
+                       args: argparse.Namespace) -> None:
+    """Exit (status 2) on inconsistent checkpoint / backend arguments."""
+    if args.backend is None:
+        if args.backend_model:
+            parser.error('--backend-model needs --backend')
+        if args.checkpoint is None:
+            parser.error('the checkpoint argument is required')
+        return
+    args.backend_model = args.backend_model or args.checkpoint
+    if args.backend_model is None:
+        parser.error('--backend needs the exported model: --backend-model '
+                     'DIR_OR_ONNX (or give it as the checkpoint)')
+    if not osp.exists(args.backend_model):
+        parser.error(f'exported model not found: {args.backend_model}')
+    if args.tta:
+        parser.error('--tta is not supported with --backend')
+
+
+def setup_backend(cfg: Config, args: argparse.Namespace) -> None:
+    """Replace ``cfg.model`` by a :class:`~mmseg_ext.deploy.segmentor.
+    BackendSegmentor` running ``args.backend_model``; nothing is loaded
+    from a checkpoint."""
+    from mmseg_ext.deploy.segmentor import backend_model_cfg
+    cfg.model = backend_model_cfg(cfg.model, args.backend_model, args.backend,
+                                  args.precision, args.backend_device)
+    cfg.load_from = None
 
 
 def drop_annotations(pipeline: list) -> list:
@@ -233,7 +303,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
     if not osp.isfile(args.config):
         raise FileNotFoundError(f'config file not found: {args.config}')
-    if not osp.isfile(args.checkpoint):
+    if args.backend is None and not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
@@ -245,6 +315,8 @@ def main(argv: Optional[List[str]] = None) -> None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
     cfg.load_from = args.checkpoint
+    if args.backend:
+        setup_backend(cfg, args)
 
     if args.show or args.show_dir:
         cfg = trigger_visualization_hook(cfg, args)

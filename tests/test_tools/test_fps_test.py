@@ -52,14 +52,19 @@ def test_main_table(spy, tmp_path, capsys):
     assert out.read_text().strip() == format_table(rows).strip()
     assert format_table(rows) in table
     for row, cell, model in zip(rows, cells, models):
-        assert cell[1:6] == [f'{H}x{W}', str(B), 'tensor', 'cpu', 'fp32']
+        assert cell[1:8] == [
+            f'{H}x{W}',
+            str(B), 'tensor', 'cpu', 'pytorch', 'fp32', '-'
+        ]
+        assert row['speedup'] == 1.0  # each config's own eager fp32 row
         assert not any(
             isinstance(m, torch.nn.SyncBatchNorm) for m in model.modules())
         assert not model.training
         params = sum(p.numel() for p in model.parameters())
         assert row['params'] == params
-        assert cell[6] == f'{params / 1e6:.2f}'
-        assert row['gflops'] > 0 and float(cell[7]) > 0
+        assert cell[8] == f'{params / 1e6:.2f}'
+        assert row['gflops'] > 0 and float(cell[9]) > 0
+        assert cell[14] == 'n/a'  # no --probe-peak, no ceiling fraction
         assert row['fps'] == pytest.approx(B * 1e3 / row['latency_mean_ms'])
         assert row['peak_mem_mib'] >= 0
     assert models[1].backbone.depth == 50  # R50 really is the second row
@@ -79,9 +84,17 @@ def test_bf16_channels_last_cfg_options_json(spy, tmp_path):
         f'--out {out}'.split())
     result = json.loads(out.read_text())
     assert result['args']['bf16'] and result['args']['channels_last']
-    (row, ) = result['rows']
+    # the eager fp32 reference (contiguous) is measured first, in the run
+    ref, row = result['rows']
+    assert (ref['dtype'], ref['options']) == ('fp32', '-')
     assert row['dtype'] == 'bf16' and row['input'] == '32x48'
-    assert models[0].decode_head.num_classes == 5
+    assert row['options'] == 'channels-last'
+    assert row['speedup'] == pytest.approx(ref['latency_median_ms'] /
+                                           row['latency_median_ms'])
+    assert [m.decode_head.num_classes for m in models] == [5, 5]
+    conv = next(m for m in models[1].modules()
+                if isinstance(m, torch.nn.Conv2d))
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last)
     assert shapes[0] == (1, 3, 32, 48)
 
 
@@ -174,8 +187,88 @@ def test_script_is_the_package_cli(tmp_path):
         '32', '--device', 'cpu', '--warmup', '0', '--iters', '1', '--out', out
     ])
     (cells, ) = _table_rows(proc.stdout)
-    assert cells[:6] == [
+    assert cells[:8] == [
         osp.splitext(osp.basename(R18))[0], '32x32', '1', 'tensor', 'cpu',
-        'fp32'
+        'pytorch', 'fp32', '-'
     ]
     assert out.read_text().splitlines()[2].startswith('| sfnet_r18')
+
+
+def test_fuse_conv_bn_folds_bn_and_keeps_the_logits(spy, monkeypatch):
+    """``--fuse-conv-bn`` times a model without its Conv+BN pairs (mmcv's
+    ``fuse_conv_bn``) next to the unfused reference; folding keeps the
+    eval-mode logits."""
+    models, _ = spy
+    rows = cli.main(f'{R18} --height 32 --width 64 --device cpu --warmup 0 '
+                    '--iters 1 --fuse-conv-bn'.split())
+    assert [r['options'] for r in rows] == ['-', 'fuse-conv-bn']
+
+    def bns(model):
+        return sum(
+            isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
+            for m in model.modules())
+
+    assert bns(models[1]) < bns(models[0]) // 4
+    assert rows[1]['params'] < rows[0]['params']
+    revert = measure.revert_sync_batchnorm
+
+    def revert_with_statistics(model):  # non-trivial BN statistics to fold
+        model = revert(model)
+        gen = torch.Generator().manual_seed(0)
+        for m in model.modules():
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                n = m.num_features
+                m.running_mean.copy_(torch.rand(n, generator=gen) - 0.5)
+                m.running_var.copy_(torch.rand(n, generator=gen) + 0.5)
+                m.weight.data.copy_(torch.rand(n, generator=gen) + 0.5)
+        return model
+
+    monkeypatch.setattr(measure, 'revert_sync_batchnorm',
+                        revert_with_statistics)
+    cfg = measure.load_config(R18)
+    x = torch.randn(1, 3, 32, 64)
+    logits = []
+    for fuse in (False, True):
+        torch.manual_seed(0)
+        model = measure.build_model(cfg, torch.device('cpu'), fuse_bn=fuse)
+        with torch.no_grad():
+            logits.append(model(x, mode='tensor'))
+    assert torch.allclose(logits[0], logits[1], atol=1e-4)
+
+
+def test_probe_peak_fraction_and_progress(monkeypatch, capsys):
+    """``--probe-peak``: the conv ceiling per precision, each row's GFLOPs /
+    latency / ceiling; progress lines (mmengine's current logger) for
+    warm-up and every timed run."""
+    logged = []
+    original = measure.print_log
+
+    def record(msg, logger=None, level=None):
+        logged.append(msg)
+        original(msg, logger=logger, level=level)
+
+    monkeypatch.setattr(measure, 'print_log', record)
+    from mmseg_ext.benchmark.peak import probe_conv_peak, probe_macs
+    assert probe_macs() == 256 * 256 * 9 * 128 * 256
+    with pytest.raises(ValueError, match='precisions'):
+        probe_conv_peak(precisions=('int8', ))
+    rows = cli.main(f'{R18} --height 32 --width 64 --device cpu --warmup 1 '
+                    '--iters 2 --bf16 --probe-peak'.split())
+    out = capsys.readouterr().out
+    assert 'Conv ceiling (3x3 conv 256->256 on 128x256' in out
+    for row in rows:
+        peak = row['ceiling_gflops']
+        assert peak > 0
+        achieved = row['gflops'] / (row['latency_median_ms'] / 1e3)
+        assert row['ceiling_fraction'] == pytest.approx(achieved / peak)
+    assert rows[0]['ceiling_gflops'] != rows[1]['ceiling_gflops']  # fp32/bf16
+    assert f'{rows[1]["ceiling_fraction"]:.2f} |' in out
+    for label in ('pytorch fp32, -', 'pytorch bf16, -'):
+        mine = [m.split(']: ')[1] for m in logged if f'[{label}]' in m]
+        assert mine[1:5] == [
+            'warm-up, 1 untimed run(s)', 'warm-up done, timing 2 run(s)'
+        ] + mine[3:5]
+        assert mine[3].startswith('timed run 1/2: ')
+        assert mine[4].startswith('timed run 2/2: ')
+    with pytest.raises(SystemExit):
+        cli.parse_args(f'{R18} --height 8 --width 8 --backend tflite'.split())
