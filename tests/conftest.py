@@ -17,6 +17,17 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 VENV_BIN = osp.dirname(sys.executable)
 
 
+def is_deploy_or_base_config(path: str) -> bool:
+    """True for a config under ``configs/_base_`` or ``configs/deploy``.
+
+    Those are bases and deploy configs (backend settings, see
+    ``mmseg_ext/deploy``), not model configs: no model, no dataset, no
+    metafile entry.
+    """
+    rel = osp.relpath(osp.abspath(path), osp.join(REPO, 'configs'))
+    return rel.split(os.sep)[0] in ('_base_', 'deploy')
+
+
 def clean_env() -> dict:
     """``os.environ`` without ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD``.
 

@@ -340,8 +340,9 @@ def main(argv: Optional[List[str]] = None) -> None:
             cfg.test_evaluator['keep_results'] = True
 
     runner = Runner.from_cfg(cfg)
-    check_checkpoint_matches_model(runner, args.checkpoint,
-                                   args.allow_partial_load)
+    if not args.backend:  # an export has no state_dict to compare
+        check_checkpoint_matches_model(runner, args.checkpoint,
+                                       args.allow_partial_load)
     try:
         runner.test()
     except BaseException:

@@ -221,8 +221,11 @@ def test_configs_follow_the_published_recipes():
     assert r101.model.decode_head.align_corners is True
     assert r101.train_cfg.max_iters == r101.param_scheduler[0].end == 30000
 
-    for path, classes, dataset in ((R101_PC59, 59, 'PascalContextDataset59'),
-                                   (R101_PC60, 60, 'PascalContextDataset')):
+    # the Checked* twins of mmseg's datasets (mmseg_ext/datasets/checked.py)
+    for path, classes, dataset in ((R101_PC59, 59,
+                                    'CheckedPascalContextDataset59'),
+                                   (R101_PC60, 60,
+                                    'CheckedPascalContextDataset')):
         pc = Config.fromfile(path)
         assert pc.model.decode_head.num_classes == classes
         assert pc.model.auxiliary_head.num_classes == classes

@@ -58,7 +58,7 @@ def _samples(labels):
     'path,dataset,classes,crop,batch,iters',
     [(DEEPGLOBE, 'DeepGlobeDataset', 7, (1224, 1224), 2, 80000),
      (INRIA, 'InriaAerialDataset', 2, (2000, 2000), 1, 40000),
-     (CITYSCAPES, 'CityscapesDataset', 19, (512, 1024), 2, 80000)])
+     (CITYSCAPES, 'CheckedCityscapesDataset', 19, (512, 1024), 2, 80000)])
 def test_published_settings(path, dataset, classes, crop, batch, iters):
     cfg = _cfg(path)
     assert cfg.custom_imports.imports == ['mmseg_ext']

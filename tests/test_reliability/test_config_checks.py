@@ -7,7 +7,7 @@ import glob
 import os.path as osp
 
 import pytest
-from conftest import REPO
+from conftest import REPO, is_deploy_or_base_config
 from mmengine.config import Config
 from mmengine.config import utils as config_utils
 from mmseg.registry import DATASETS
@@ -17,7 +17,7 @@ from mmseg_ext.datasets import SampleCheckMixin
 CONFIGS = sorted(
     p for p in glob.glob(
         osp.join(REPO, 'configs', '**', '*.py'), recursive=True)
-    if '_base_' not in p)
+    if not is_deploy_or_base_config(p))
 
 
 @pytest.fixture(scope='module', autouse=True)

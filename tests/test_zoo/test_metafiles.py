@@ -11,12 +11,12 @@ import re
 import subprocess
 
 import yaml
-from conftest import REPO, clean_env
+from conftest import REPO, clean_env, is_deploy_or_base_config
 
 CONFIGS = {
     osp.splitext(osp.basename(p))[0]
     for p in glob.glob(osp.join(REPO, 'configs', '*', '*.py'))
-    if '_base_' not in p
+    if not is_deploy_or_base_config(p)
 }
 
 
@@ -40,7 +40,7 @@ def test_metafiles_point_at_real_configs_and_sources():
     algos = {
         osp.basename(osp.dirname(p))
         for p in glob.glob(osp.join(REPO, 'configs', '*', '*.py'))
-        if '_base_' not in p
+        if not is_deploy_or_base_config(p)
     }
     assert sorted(imports) == sorted(f'configs/{a}/metafile.yaml'
                                      for a in algos)

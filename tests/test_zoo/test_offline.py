@@ -15,7 +15,7 @@ import socket
 
 import pytest
 import torch
-from conftest import REPO
+from conftest import REPO, is_deploy_or_base_config
 from mmengine.config import Config
 from mmengine.model import revert_sync_batchnorm
 from mmseg.registry import MODELS
@@ -25,7 +25,7 @@ from mmseg_ext.utils.pretrained import (PretrainedDownloadError,
 
 CONFIGS = sorted(
     p for p in glob.glob(osp.join(REPO, 'configs', '*', '*.py'))
-    if '_base_' not in p)
+    if not is_deploy_or_base_config(p))
 
 
 def _refuse(*args, **kwargs):

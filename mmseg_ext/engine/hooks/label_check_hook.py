@@ -18,7 +18,7 @@ Sizes and empty splits are checked where the samples load
 from typing import Optional, Sequence, Tuple
 
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
+from mmengine.model import BaseTTAModel, is_model_wrapper
 from mmseg.registry import HOOKS
 from torch import nn
 
@@ -29,16 +29,34 @@ def model_label_space(model: nn.Module) -> Optional[Tuple[int, int]]:
     """``(num_classes, ignore_index)`` of ``model``'s decode head, or None.
 
     A cascade's list of decode heads (PointRend) gives its first head's;
-    every head of a cascade predicts the same classes.
+    every head of a cascade predicts the same classes. Model wrappers (DDP)
+    and mmengine's ``BaseTTAModel`` (``--tta``) are unwrapped; a model
+    without a head of its own that states ``num_classes`` itself (the
+    backend segmentor of ``--backend``) gives that, with ``ignore_index``
+    255 unless it states one.
     """
-    if is_model_wrapper(model):
+    while is_model_wrapper(model) or isinstance(model, BaseTTAModel):
         model = model.module
     head = getattr(model, 'decode_head', None)
     if isinstance(head, (nn.ModuleList, list, tuple)):
         head = head[0] if len(head) else None
     if head is None or not hasattr(head, 'num_classes'):
+        head = model
+    if not hasattr(head, 'num_classes'):
         return None
     return int(head.num_classes), int(getattr(head, 'ignore_index', 255))
+
+
+def _flat_samples(samples: Sequence) -> list:
+    """``data_samples`` as one list: a ``--tta`` batch nests one list of
+    augmented samples per image."""
+    flat = []
+    for s in samples:
+        if isinstance(s, (list, tuple)):
+            flat.extend(_flat_samples(s))
+        else:
+            flat.append(s)
+    return flat
 
 
 @HOOKS.register_module()
@@ -69,7 +87,7 @@ class LabelCheckHook(Hook):
 
     def _check(self, data_batch) -> None:
         samples: Sequence = (data_batch or {}).get('data_samples') or []
-        labelled = [s for s in samples if 'gt_sem_seg' in s]
+        labelled = [s for s in _flat_samples(samples) if 'gt_sem_seg' in s]
         if labelled:
             check_seg_labels(labelled, *self._space)
 
