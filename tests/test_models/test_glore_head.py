@@ -248,7 +248,8 @@ def test_r50_config_builds_and_runs():
     for key in ('backbone', 'decode_head', 'auxiliary_head'):
         cfg.model[key].norm_cfg = dict(type='BN', requires_grad=True)
     model = MODELS.build(cfg.model)
-    assert torch.count_nonzero(model.decode_head.glore.blocker.weight) == 0
+    # the configs follow SemSegPaddle's unit: last BN at gamma 1
+    assert torch.all(model.decode_head.glore.blocker.weight == 1)
     model.eval()
     with torch.no_grad():
         out = model(torch.randn(1, 3, 32, 32), mode='tensor')

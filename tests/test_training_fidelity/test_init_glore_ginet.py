@@ -12,11 +12,11 @@ PaddlePaddle's defaults everywhere):
   classifier asks for, so the classifier follows this rule too.
 * ``nn.Linear`` (GINet ``fc1``/``fc2``): Xavier-uniform, U(-l, l),
   l = sqrt(6 / (in + out)); bias 0.
-* BN: gamma 1, beta 0, the backbone's residual BNs included (no zero-init).
-  One kept deviation: the GloRe unit's last BN starts at gamma 0
-  (``zero_init_norm=True``, the GloRe authors' unit, pinned by
-  tests/test_models/test_glore_head.py); SemSegPaddle calls ``bn`` there
-  (its ``bn_zero`` line is commented out), i.e. gamma 1.
+* BN: gamma 1, beta 0, the backbone's residual BNs and the GloRe unit's
+  last BN included (no zero-init): SemSegPaddle calls ``bn`` there (its
+  ``bn_zero`` line is commented out), so the configs set
+  ``zero_init_norm=False``; the class default keeps the GloRe authors'
+  gamma 0 (pinned by tests/test_models/test_glore_head.py).
 * GINet's ``gamma_vis``/``gamma_word`` start at 0 (``Assign(zeros)``), the SC
   loss centroid at 1.
 
@@ -44,8 +44,6 @@ CONFIGS = {
 
 
 def official_rule(name, module):
-    if name == 'decode_head.glore.blocker':
-        return const(weight=0.0, bias=0.0)
     if name == 'decode_head':
         return const(semantic_centroid=1.0)
     if isinstance(module, GraphInteraction):

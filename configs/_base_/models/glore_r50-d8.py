@@ -39,6 +39,9 @@ model = dict(
         channels=512,
         num_mid=64,
         normalize=False,
+        # SemSegPaddle's glore() ends the unit with bn(), not bn_zero():
+        # its last BN starts at gamma 1 (the GloRe authors' unit: 0)
+        zero_init_norm=False,
         # SemSegPaddle: 1x1 reduction on Cityscapes, 3x3 on Pascal Context
         kernel_size=1,
         padding=0,
