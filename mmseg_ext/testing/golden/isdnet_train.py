@@ -38,11 +38,10 @@ images normalises every channel to +-1, a degenerate point whose gradient is
 float rounding; the official SyncBN over 4 GPUs x 2 normalises over eight.
 
 Stored: ``batches``, ``layout`` (the official ``keys``, ``shapes`` and
-``aliases``; the initial weights are
-:func:`mmseg_ext.testing.golden.isdnet.official_state_dict` of it, RNG-free,
-with non-zero RAF gates), ``steps`` (per step the total and each term,
-official names) and ``sketch`` (:func:`~._train_step.sketch` of the weights
-after the K steps, in our key layout through
+``aliases``; the initial weights are :func:`initial_state_dict` of it,
+RNG-free, with non-zero RAF gates), ``steps`` (per step the total and each
+term, official names) and ``sketch`` (:func:`~._train_step.sketch` of the
+weights after the K steps, in our key layout through
 :func:`mmseg_ext.models.ckpt_convert.convert_isdnet`).
 
 Stand-ins (only inside :func:`build`; see :mod:`._isdnet_official`): the
@@ -51,6 +50,7 @@ registries, the official ``CrossEntropyLoss`` and ``accuracy`` put in place
 of the import stubs' ``build_loss`` / ``accuracy``, the Gaussian kernel on the
 CPU, and no ``STDCNet813M_73.91.tar`` load (every weight is overwritten).
 """
+import math
 import os
 import os.path as osp
 import sys
@@ -73,6 +73,45 @@ TERMS = ('decode.loss_seg', 'refine.loss_seg', 'aux_1.loss_seg',
          'aux_2.loss_seg', 'aux_3.recon_losses', 'aux_4.fa_loss',
          'aux.loss_seg')
 _HEAD_BASES = ('decode_head', 'refine_decode_head')
+
+
+def chirp_fill(shape, salt: int) -> torch.Tensor:
+    """RNG-free float32 weights of ``shape`` whose rows are not collinear.
+
+    ``sin(i * 0.7548776662 + i**2 * 0.5698402910 + salt * 1.3247179572 +
+    0.5)`` over the flat index ``i``, times ``sqrt(2 / fan_in)`` for a conv
+    (4-D) and ``sqrt(1 / fan_in)`` for a linear (2-D) weight. The forward
+    fixture's fill (:func:`~.isdnet.det_fill`, a pure ``sin`` ramp) makes
+    every filter a mix of the same two sinusoids (rank-2 layers); in train
+    mode the batch norms then amplify float rounding about 4x per STDC
+    block (5e-8 at the shallow-net input became 2.5e-4 at its 1/16
+    feature, measured); with the quadratic phase it became 2.6e-6.
+    """
+    n = math.prod(shape)
+    i = torch.arange(n, dtype=torch.float64)
+    base = torch.sin(i * 0.7548776662 + i * i * 0.5698402910 +
+                     salt * 1.3247179572 + 0.5)
+    gain = 2.0 if len(shape) == 4 else 1.0
+    scale = math.sqrt(gain / max(1, n // shape[0]))
+    return (base * scale).to(torch.float32).reshape(shape)
+
+
+def initial_state_dict(case: dict) -> OrderedDict:
+    """The fixture's initial official weights, RNG-free.
+
+    :func:`~.isdnet.official_state_dict` of ``case`` (its BN weights and
+    statistics, biases and non-zero RAF gates) with every conv and linear
+    weight from :func:`chirp_fill` (same salt: the key's position); aliases
+    share their target's tensor.
+    """
+    sd = official_state_dict(case)
+    aliases = case.get('aliases', {})
+    for salt, key in enumerate(case['keys']):
+        if key not in aliases and sd[key].dim() in (2, 4):
+            sd[key] = chirp_fill(tuple(sd[key].shape), salt)
+    for alias, target in aliases.items():
+        sd[alias] = sd[target]
+    return sd
 
 
 def _official_losses(root: str) -> None:
@@ -136,7 +175,7 @@ def build(out_path: str, official_root: str = None, seed: int = SEED) -> None:
         cfg = _model_cfg(root)
         net = revert_sync_batchnorm(off.registry.build(cfg))
         case = layout(net.state_dict(keep_vars=True))
-        init = official_state_dict(case)
+        init = initial_state_dict(case)
         net.load_state_dict(init, strict=True)
         init = {k: v.detach().clone() for k, v in init.items()}
         gen = torch.Generator().manual_seed(int(seed))
