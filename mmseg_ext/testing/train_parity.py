@@ -7,18 +7,45 @@ official weights, and trained K iterations through mmseg's own path:
 ``parse_losses``, ``OptimWrapper.update_params``) with the optimizer wrapper
 built from the config's ``optim_wrapper`` by mmengine. The official side and
 the fixture are made by :mod:`mmseg_ext.testing.golden` (``*_train``).
+:func:`depthwise_conv_gauss` is the official form of ISDNet's Laplacian
+blur, for checks that need the official op order.
 """
 import copy
 from typing import Dict, List, Optional, Sequence
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from mmengine.config import Config
 from mmengine.model import revert_sync_batchnorm
 from mmengine.optim import build_optim_wrapper
 from mmengine.structures import PixelData
 
 from mmseg_ext.testing.golden._train_step import dropout_off_
+
+
+def depthwise_conv_gauss(img: torch.Tensor,
+                         scale: float = 1.0) -> torch.Tensor:
+    """The official ISDNet blur: reflect padding by 2, depthwise ``conv2d``.
+
+    ``Lap_Pyramid_Conv.conv_gauss`` of cedricgsh/ISDNet
+    ``mmseg/models/decode_heads/isdhead.py`` with ``scale`` times the 5x5
+    binomial kernel (:func:`~mmseg_ext.models.utils.laplacian_pyramid.
+    gauss_kernel`). Our ``laplacian_pyramid.conv_gauss`` applies the same
+    filter separably (float rounding apart, < 3e-7); put this one in its
+    place to get the official op order, hence the official bits.
+
+    Args:
+        img (Tensor): Shape (N, C, H, W), floating, H, W >= 3.
+        scale (float): Factor on the kernel. Default: 1.
+
+    Returns:
+        Tensor: Shape (N, C, H, W).
+    """
+    from mmseg_ext.models.utils.laplacian_pyramid import gauss_kernel
+    kernel = gauss_kernel(img.shape[1], img.device, img.dtype) * scale
+    return F.conv2d(
+        F.pad(img, (2, 2, 2, 2), mode='reflect'), kernel, groups=img.shape[1])
 
 
 def build_model(cfg_path: str,

@@ -1,6 +1,7 @@
-"""The official-recipe configs resolve, and class-uniform sampling follows
-the official rule (lxtGH/SFSegNets ``datasets/uniform.py``) on the real
-Cityscapes sample.
+"""The official-recipe configs resolve, the ISDNet configs carry the
+official ISDNet recipes (cedricgsh/ISDNet ``configs/isdnet/*.py``), and
+class-uniform sampling follows the official rule (lxtGH/SFSegNets
+``datasets/uniform.py``) on the real Cityscapes sample.
 
 Rule under test: labels are cut into whole tiles; each class present in a
 tile gives one centroid, its centre of mass in that tile (int-truncated);
@@ -158,3 +159,80 @@ def test_color_jitter_keeps_shape_and_changes_colours():
     assert not np.array_equal(out, img)
     with pytest.raises(ValueError, match='hue'):
         TRANSFORMS.build(dict(type='ColorJitter', hue=0.6))
+
+
+ISDNET = osp.join(REPO, 'configs', 'isdnet')
+# config -> (iterations, images per GPU, train crop, RandomResize scale and
+# ratio, whole-image test scale, validation/checkpoint interval), from the
+# official cedricgsh/ISDNet configs/isdnet/*.py on their mmseg 0.16 bases
+# (datasets/deepglobe_1224x1224.py, aeril_2500x2500.py, cityscapes.py;
+# schedules/schedule_80k.py, schedule_40k.py)
+ISDNET_RECIPES = {
+    # isdnet_r18-d8_1224x1224_80k_DeepGlobe.py
+    'isdnet_r18-d8_4xb2-80k_deepglobe-1224x1224.py':
+    (80000, 2, (1224, 1224), (2448, 2448), (1.0, 1.0), (2448, 2448), 4000),
+    'isdnet_r18-d8_in1k-pre_4xb2-80k_deepglobe-1224x1224.py':
+    (80000, 2, (1224, 1224), (2448, 2448), (1.0, 1.0), (2448, 2448), 4000),
+    # isdnet_r18-d8_2500x2500_40k_InriaAerial.py
+    'isdnet_r18-d8_4xb1-40k_inria-2000x2000.py':
+    (40000, 1, (2000, 2000), (5000, 5000), (0.8, 0.8), (5000, 5000), 4000),
+    'isdnet_r18-d8_in1k-pre_4xb1-40k_inria-2000x2000.py':
+    (40000, 1, (2000, 2000), (5000, 5000), (0.8, 0.8), (5000, 5000), 4000),
+    # deeplabv3/deeplabv3_r18-d8_512x1024_80K_cityscapes_refine.py
+    'isdnet_r18-d8_4xb2-80k_cityscapes-512x1024.py':
+    (80000, 2, (512, 1024), (2048, 1024), (0.5, 2.0), (2048, 1024), 8000),
+}
+
+
+def _transform(pipeline, kind):
+    (found, ) = [t for t in pipeline if t['type'] == kind]
+    return found
+
+
+@pytest.mark.parametrize('name', sorted(ISDNET_RECIPES))
+def test_isdnet_configs_follow_the_official_recipes(name):
+    """Optimizer, schedule, batch, crop, resize and test scale as the
+    official configs (REFERENCES: SGD lr 0.01, wd 5e-4, poly 0.9 to 1e-4
+    per iteration; DeepGlobe crop 1224, 2 images/GPU, 80k; Inria x0.8,
+    crop 2000, 1 image/GPU, 40k, tested at full scale)."""
+    iters, batch, crop, scale, ratio, test_scale, interval = \
+        ISDNET_RECIPES[name]
+    cfg = Config.fromfile(osp.join(ISDNET, name))
+    assert cfg.optim_wrapper.type == 'OptimWrapper'
+    assert cfg.optim_wrapper.get('clip_grad') is None
+    assert 'paramwise_cfg' not in cfg.optim_wrapper
+    assert cfg.optim_wrapper.optimizer == dict(
+        type='SGD', lr=0.01, momentum=0.9, weight_decay=5e-4)
+    (sched, ) = cfg.param_scheduler
+    assert (sched.type, sched.power, sched.eta_min) == ('PolyLR', 0.9, 1e-4)
+    assert (sched.begin, sched.end, sched.by_epoch) == (0, iters, False)
+    loop = {k: v for k, v in cfg.train_cfg.items() if k != '_scope_'}
+    assert loop == dict(
+        type='IterBasedTrainLoop', max_iters=iters, val_interval=interval)
+    assert cfg.default_hooks.checkpoint.interval == interval
+    loader = cfg.train_dataloader
+    assert loader.batch_size == batch
+    pipeline = loader.dataset.pipeline
+    resize = _transform(pipeline, 'RandomResize')
+    assert (resize.scale, resize.ratio_range) == (scale, ratio)
+    assert resize.keep_ratio is True
+    assert _transform(pipeline, 'RandomCrop') == dict(
+        type='RandomCrop', crop_size=crop, cat_max_ratio=0.75)
+    assert _transform(pipeline, 'RandomFlip').prob == 0.5
+    assert [t['type'] for t in pipeline
+            ][-2:] == ['PhotoMetricDistortion', 'PackSegInputs']
+    if 'cityscapes' not in name:
+        assert _transform(pipeline, 'RandomRotate') == dict(
+            type='RandomRotate', prob=0.5, degree=(90, 270))
+    assert cfg.model.data_preprocessor.size == crop
+    assert (cfg.model.data_preprocessor.pad_val,
+            cfg.model.data_preprocessor.seg_pad_val) == (0, 255)
+    test_resize = _transform(cfg.test_dataloader.dataset.pipeline, 'Resize')
+    assert (test_resize.scale, test_resize.keep_ratio) == (test_scale, True)
+    assert cfg.model.test_cfg.mode == 'whole'
+    # the official loss weights
+    assert cfg.model.decode_head.loss_decode.loss_weight == 1.0
+    assert cfg.model.refine_head.loss_decode.loss_weight == 1.0
+    assert (cfg.model.refine_head.recon_loss_weight,
+            cfg.model.refine_head.affinity_loss_weight) == (0.1, 1.0)
+    assert cfg.model.auxiliary_head.loss_decode.loss_weight == 0.4

@@ -19,6 +19,11 @@ The training-step fixtures (``sfnet_train``, ...) go to
 
     PYTHONPATH=/path/to/SFSegNets python tools/misc/make_golden.py \\
         sfnet_train --out tests/data/golden/sfnet_train_golden.pth
+    ISDNET_ROOT=/path/to/ISDNet python tools/misc/make_golden.py \\
+        isdnet_train --out tests/data/golden/isdnet_train_golden.pth
+
+(ISDNet's checkout goes in ``ISDNET_ROOT``, not on ``PYTHONPATH``: its
+package is also named ``mmseg``.)
 
 ``--opt KEY=VALUE`` (repeatable) passes a string keyword to ``build``.
 Exit status 1 with the reason on stderr if the official code is missing.

@@ -153,29 +153,36 @@ def dropout_off_(model: nn.Module) -> nn.Module:
     return model
 
 
-def official_sgd(net: nn.Module, lr: float = LR) -> torch.optim.SGD:
-    """The official ``optimizer.get_optimizer`` with ``--sgd``."""
+def official_sgd(net: nn.Module,
+                 lr: float = LR,
+                 weight_decay: float = WEIGHT_DECAY) -> torch.optim.SGD:
+    """The official ``optimizer.get_optimizer`` with ``--sgd`` (also what
+    mmcv 1.x's ``build_optimizer`` makes of an SGD config without
+    ``paramwise_cfg``: one group of ``net.parameters()``)."""
     return torch.optim.SGD(
         net.parameters(),
         lr=lr,
-        weight_decay=WEIGHT_DECAY,
+        weight_decay=weight_decay,
         momentum=MOMENTUM,
         nesterov=False)
 
 
-def official_steps(net: nn.Module,
-                   batches: Sequence[dict],
-                   loss_fn: Callable,
-                   lr: float = LR) -> List[Dict[str, float]]:
+def official_steps(
+        net: nn.Module,
+        batches: Sequence[dict],
+        loss_fn: Callable,
+        lr: float = LR,
+        weight_decay: float = WEIGHT_DECAY) -> List[Dict[str, float]]:
     """K official training iterations of ``net`` (train mode, no dropout).
 
     ``loss_fn(net, batch)`` returns ``(total, {term: value})``; the total
-    is what ``train.py`` back-propagates. Returns the per-step
+    is what ``train.py`` back-propagates; ``lr`` and ``weight_decay`` are
+    the SGD's (default :data:`LR`, :data:`WEIGHT_DECAY`). Returns the per-step
     ``{'loss': total, term: value, ...}`` (float64 numbers).
     """
     net.train()
     dropout_off_(net)
-    optim = official_sgd(net, lr)
+    optim = official_sgd(net, lr, weight_decay)
     record = []
     for batch in batches:
         optim.zero_grad()
