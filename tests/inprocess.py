@@ -12,7 +12,8 @@ the ``pytorch`` launcher), ``tests/test_zoo/test_tta.py`` (one ``mim test
 --tta``) and ``tests/test_reliability/test_resume.py`` (SIGKILL + resume).
 
 What a Runner changes process-wide (environment variables, torch's thread
-count and deterministic flag, OpenCV's thread count, the working folder) is
+count and deterministic flag, OpenCV's thread count, the working folder,
+mmengine's named loggers, message hubs, visualizers and scopes) is
 put back afterwards, so later tests run as before. Like
 :func:`conftest.clean_env`, the run sees no
 ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` (torch reads it at each load).
@@ -24,11 +25,13 @@ import runpy
 import sys
 import time
 import traceback
+from collections import OrderedDict
 
 import cv2
 import mmseg
 import torch
 from conftest import REPO
+from mmengine.utils import ManagerMixin
 
 # what `mim train mmseg` runs
 TRAIN = osp.join(osp.dirname(mmseg.__file__), '.mim', 'tools', 'train.py')
@@ -44,11 +47,28 @@ def _new_second() -> None:
     _last_start[0] = int(time.time())
 
 
+def _managed_classes(cls=ManagerMixin) -> list:
+    """Every class below ``cls`` that keeps named instances (mmengine's
+    loggers, message hubs, visualizers, scopes)."""
+    found = []
+    for sub in cls.__subclasses__():
+        if '_instance_dict' in vars(sub):
+            found.append(sub)
+        found += _managed_classes(sub)
+    return found
+
+
 def _call(fn, argv):
     env, cwd, argv0 = dict(os.environ), os.getcwd(), sys.argv
     threads, cv_threads = torch.get_num_threads(), cv2.getNumThreads()
     deterministic = torch.are_deterministic_algorithms_enabled()
     _new_second()
+    # a fresh process starts without named instances: mmseg's configs name
+    # their visualizer 'visualizer', and get_instance would hand the first
+    # run's back (its vis_data folder) to every later run
+    managed = {c: vars(c)['_instance_dict'] for c in _managed_classes()}
+    for c in managed:
+        c._instance_dict = OrderedDict()
     # checkpoints load with torch's weights_only=True default, as users'
     # commands do (conftest.clean_env)
     os.environ.pop('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', None)
@@ -56,6 +76,8 @@ def _call(fn, argv):
     try:
         fn([str(a) for a in argv])
     finally:
+        for c, instances in managed.items():
+            c._instance_dict = instances
         sys.argv = argv0
         os.chdir(cwd)
         os.environ.clear()
