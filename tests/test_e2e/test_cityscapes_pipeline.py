@@ -4,15 +4,19 @@
 ``mim test mmseg_ext ...`` on the checkpoint the Runner wrote (torch's
 ``weights_only=True`` default, no ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD``), the
 Cityscapes evaluator, ``--format-only`` submission files, and 2-process CPU
-training through the ``pytorch`` launcher.
+training through the ``pytorch`` launcher. The resume, the evaluators and
+the refusals call the same entry points in the test process
+(:mod:`inprocess`, same arguments, no 8 s start-up each).
 """
 import copy
 import os
 import os.path as osp
+import runpy
 import shutil
 import subprocess
 import sys
 
+import inprocess
 import numpy as np
 import pytest
 import torch
@@ -42,9 +46,11 @@ def train_options(data_root, iters):
 def test_installed_package_matches_checkout():
     """mim runs the installed copy: it must be this checkout's code."""
     import mmseg_ext
+
+    # where a fresh interpreter finds the package (found, not imported)
     proc = subprocess.run([
-        sys.executable, '-c',
-        'import mmseg_ext, os; print(os.path.dirname(mmseg_ext.__file__))'
+        sys.executable, '-c', 'import importlib.util as u; '
+        'print(u.find_spec("mmseg_ext").submodule_search_locations[0])'
     ],
                           cwd='/',
                           env=clean_env(),
@@ -111,11 +117,11 @@ def test_resume_loads_optimizer_and_schedulers_weights_only(
     work = tmp_path / 'resume'
     shutil.copytree(trained, work)
     (work / 'last_checkpoint').write_text(str(work / f'iter_{ITERS}.pth'))
-    proc = run_command([
-        mim, 'train', 'mmseg', R18, '--work-dir', work, '--resume',
-        '--cfg-options', *train_options(cityscapes_root, ITERS + 2)
+    inprocess.train([
+        R18, '--work-dir', work, '--resume', '--cfg-options',
+        *train_options(cityscapes_root, ITERS + 2)
     ])
-    log = proc.stdout + proc.stderr
+    log = inprocess.log_text(work)
     assert f'resumed epoch: 0, iter: {ITERS}' in log
     assert (work / f'iter_{ITERS + 2}.pth').is_file()
 
@@ -125,16 +131,15 @@ def test_mim_test_evaluates_with_cityscapes_scripts(trained, mim,
     """IoUMetric and cityscapesscripts' evaluator (np.in1d shim, numpy 2.4)."""
     ckpt = trained / f'iter_{ITERS}.pth'
     opts = cityscapes_test_options(config(R18), cityscapes_root)
-    run_command([
-        mim, 'test', 'mmseg_ext', R18, '--checkpoint', ckpt, '--work-dir',
-        tmp_path / 'iou', '--cfg-options', *opts
+    inprocess.test([
+        R18, '--checkpoint', ckpt, '--work-dir', tmp_path / 'iou',
+        '--cfg-options', *opts
     ])
     miou = read_metric(str(tmp_path / 'iou'), 'mIoU')
     assert 0 <= miou <= 100
-    run_command([
-        mim, 'test', 'mmseg_ext', R18, '--checkpoint', ckpt, '--work-dir',
-        tmp_path / 'cs', '--cfg-options', *opts,
-        'test_evaluator.type=CityscapesEvalMetric',
+    inprocess.test([
+        R18, '--checkpoint', ckpt, '--work-dir', tmp_path / 'cs',
+        '--cfg-options', *opts, 'test_evaluator.type=CityscapesEvalMetric',
         f'test_evaluator.output_dir={tmp_path / "cs_out"}'
     ])
     score = read_metric(str(tmp_path / 'cs'), 'averageScoreCategories')
@@ -166,14 +171,12 @@ def test_mim_test_format_only_writes_label_ids(trained, mim, cityscapes_root,
             osp.join(cityscapes_root, 'leftImg8bit', 'val', 'frankfurt')))
 
     # a second run never mixes into an existing submission
-    proc = run_command([
-        mim, 'test', 'mmseg_ext', R18_TEST, '--checkpoint', trained /
-        f'iter_{ITERS}.pth', '--format-only', '--out', out, '--cfg-options',
+    error = inprocess.failure(inprocess.test, [
+        R18_TEST, '--checkpoint', trained / f'iter_{ITERS}.pth',
+        '--format-only', '--out', out, '--cfg-options',
         *cityscapes_test_options(config(R18_TEST), cityscapes_root)
-    ],
-                       check=False)
-    assert proc.returncode != 0
-    assert 'already exists' in proc.stdout + proc.stderr
+    ])
+    assert 'already exists' in error
     assert os.listdir(out) == files
 
 
@@ -196,15 +199,13 @@ def test_two_process_cpu_training_with_pytorch_launcher(
     assert len(read_losses(str(work))) == 2
 
 
-def test_missing_data_root_is_named(mim, tmp_path):
+def test_missing_data_root_is_named(tmp_path):
     missing = tmp_path / 'no_such_cityscapes'
-    proc = run_command([
-        mim, 'train', 'mmseg', R18, '--work-dir', tmp_path / 'wd',
-        '--cfg-options', *train_options(str(missing), 1)
-    ],
-                       check=False)
-    assert proc.returncode != 0
-    assert str(missing) in proc.stdout + proc.stderr
+    error = inprocess.failure(inprocess.train, [
+        R18, '--work-dir', tmp_path / 'wd', '--cfg-options',
+        *train_options(str(missing), 1)
+    ])
+    assert str(missing) in error
 
 
 def test_short_run_options_follow_the_transform_type():
@@ -224,19 +225,18 @@ def test_short_run_options_follow_the_transform_type():
     assert 'test_dataloader.dataset.pipeline.1.scale=(512,256)' in test_opts
 
 
-def test_main_job_never_deletes_earlier_results(tmp_path):
+def test_main_job_never_deletes_earlier_results(tmp_path, capsys):
     """A re-run is refused, naming the folder, unless --overwrite."""
     earlier = tmp_path / 'sfnet' / 'train'
     earlier.mkdir(parents=True)
     (earlier / 'iter_40.pth').write_bytes(b'ckpt')
-    proc = run_command([
-        sys.executable, 'tools/main_job.py', '--jobs', 'sfnet', '--work-dir',
-        tmp_path
-    ],
-                       check=False)
-    assert proc.returncode == 2
-    assert str(tmp_path / 'sfnet') in proc.stderr
-    assert '--overwrite' in proc.stderr
+    main = runpy.run_path(osp.join(REPO, 'tools', 'main_job.py'))['main']
+    with pytest.raises(SystemExit) as exit_info:
+        main(['--jobs', 'sfnet', '--work-dir', str(tmp_path)])
+    assert exit_info.value.code == 2
+    stderr = capsys.readouterr().err
+    assert str(tmp_path / 'sfnet') in stderr
+    assert '--overwrite' in stderr
     assert (earlier / 'iter_40.pth').read_bytes() == b'ckpt'
     check_work_dirs(str(tmp_path), ['pfnet'], overwrite=False)  # no folder
     check_work_dirs(str(tmp_path), ['sfnet'], overwrite=True)

@@ -8,15 +8,20 @@ heads: the heads, the JPU neck, the SC loss, the class-embedding file
 resolved from the config and the validation (predict) pass all run as the
 users' command runs them. The R-50 runs are the main-job stage
 (:mod:`mmseg_ext.jobs.graph_heads`).
+
+The commands run in the test process (:mod:`inprocess`: the same entry
+points and arguments, without 8 s of start-up per command); the
+subprocesses are tested in ``test_cityscapes_pipeline.py``.
 """
 import json
 import os
 import os.path as osp
 
+import inprocess
 import numpy as np
 import pytest
 import torch
-from conftest import REPO, run_command
+from conftest import REPO
 
 from mmseg_ext.jobs import graph_heads as job
 from mmseg_ext.jobs.cityscapes import cityscapes_train_options
@@ -54,12 +59,12 @@ def _scalars(work):
 
 
 @pytest.fixture(scope='module', params=['glore', 'ginet'])
-def trained(request, tmp_path_factory, mim, cityscapes_root):
+def trained(request, tmp_path_factory, cityscapes_root):
     name = request.param
     work = tmp_path_factory.mktemp(name)
-    run_command([
-        mim, 'train', 'mmseg', CONFIGS[name], '--work-dir', work,
-        '--cfg-options', *cityscapes_train_options(
+    inprocess.train([
+        CONFIGS[name], '--work-dir', work, '--cfg-options',
+        *cityscapes_train_options(
             load_config(osp.join(REPO, CONFIGS[name])),
             cityscapes_root,
             ITERS,

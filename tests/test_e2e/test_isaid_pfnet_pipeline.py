@@ -4,13 +4,18 @@
 ``mim train mmseg <PFNet R50 config>`` for a few CPU iterations from scratch
 (training resize 128 instead of 896, batch 2) with the boundary targets and
 all three edge losses logged, then ``mim test mmseg_ext`` on the val patches.
+
+The commands run in the test process (:mod:`inprocess`: the same entry
+points and arguments, without 8 s of start-up per command); the
+subprocesses are tested in ``test_cityscapes_pipeline.py``.
 """
 import json
 import os
 import os.path as osp
 
+import inprocess
 import pytest
-from conftest import REPO, run_command
+from conftest import REPO
 
 from mmseg_ext.jobs import pfnet
 from mmseg_ext.jobs.options import load_config
@@ -28,10 +33,10 @@ def patches(tmp_path_factory, data_root):
 
 
 @pytest.fixture(scope='module')
-def trained(tmp_path_factory, mim, patches):
+def trained(tmp_path_factory, patches):
     work = tmp_path_factory.mktemp('pfnet_train')
-    run_command([
-        mim, 'train', 'mmseg', pfnet.R50, '--work-dir', work, '--cfg-options',
+    inprocess.train([
+        pfnet.R50, '--work-dir', work, '--cfg-options',
         *pfnet.isaid_train_options(CFG, patches, ITERS, 128)
     ])
     return work
@@ -56,11 +61,11 @@ def test_train_logs_segmentation_and_edge_losses(trained):
         assert abs(rec['loss'] - parts) < 1e-3 * rec['loss']
 
 
-def test_test_entry_scores_val_patches(tmp_path, mim, patches, trained):
-    run_command([
-        mim, 'test', 'mmseg_ext', pfnet.R50, '--checkpoint',
-        trained / f'iter_{ITERS}.pth', '--work-dir', tmp_path / 'test',
-        '--cfg-options', *pfnet.isaid_test_options(CFG, patches),
+def test_test_entry_scores_val_patches(tmp_path, patches, trained):
+    inprocess.test([
+        pfnet.R50, '--checkpoint', trained / f'iter_{ITERS}.pth', '--work-dir',
+        tmp_path / 'test', '--cfg-options',
+        *pfnet.isaid_test_options(CFG, patches),
         'test_dataloader.dataset.pipeline.1.scale=(128,128)'
     ])
     miou = read_metric(str(tmp_path / 'test'), 'mIoU')

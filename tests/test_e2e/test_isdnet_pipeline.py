@@ -4,14 +4,19 @@ The converter lays the sample out as users do, ``mim train mmseg
 <ISDNet DeepGlobe config>`` trains from scratch for a few iterations on 128 px
 crops (the main-job stage's options, :mod:`mmseg_ext.jobs.isdnet`), and
 ``mim test mmseg_ext`` evaluates the checkpoint on the whole tile.
+
+The commands run in the test process (:mod:`inprocess`: the same entry
+points and arguments, without 8 s of start-up per command); the
+subprocesses are tested in ``test_cityscapes_pipeline.py``.
 """
 import os
 import os.path as osp
 
+import inprocess
 import numpy as np
 import pytest
 import torch
-from conftest import REPO, run_command
+from conftest import REPO
 
 from mmseg_ext.jobs import isdnet as job
 from mmseg_ext.jobs.options import load_config
@@ -23,15 +28,14 @@ CFG = load_config(osp.join(REPO, job.DEEPGLOBE))
 
 
 @pytest.fixture(scope='module')
-def trained(tmp_path_factory, mim, data_root):
+def trained(tmp_path_factory, data_root):
     work = tmp_path_factory.mktemp('isdnet')
     root = job.convert_samples(REPO, data_root, str(work))['deepglobe']
     assert sorted(os.listdir(osp.join(root, 'ann_dir',
                                       'train'))) == ['6399_mask.png']
     train_dir = work / 'train'
-    run_command([
-        mim, 'train', 'mmseg', job.DEEPGLOBE, '--work-dir', train_dir,
-        '--cfg-options',
+    inprocess.train([
+        job.DEEPGLOBE, '--work-dir', train_dir, '--cfg-options',
         *job.aerial_train_options(CFG, root, ITERS, job.DEEPGLOBE_SIZE)
     ])
     return work, root
@@ -55,13 +59,12 @@ def test_training_loss_finite_and_falls(trained):
         assert any(k.startswith(prefix) for k in state), prefix
 
 
-def test_whole_image_test(trained, mim):
+def test_whole_image_test(trained):
     work, root = trained
     test_dir = work / 'test'
-    run_command([
-        mim, 'test', 'mmseg_ext', job.DEEPGLOBE, '--checkpoint',
-        work / 'train' / f'iter_{ITERS}.pth', '--work-dir', test_dir, '--out',
-        work / 'pred', '--cfg-options',
+    inprocess.test([
+        job.DEEPGLOBE, '--checkpoint', work / 'train' / f'iter_{ITERS}.pth',
+        '--work-dir', test_dir, '--out', work / 'pred', '--cfg-options',
         *job.aerial_test_options(CFG, root, job.DEEPGLOBE_SIZE)
     ])
     miou = read_metric(str(test_dir), 'mIoU')

@@ -4,13 +4,18 @@ iterations, ``mim test mmseg_ext`` (IoUMetric), and ``--format-only`` with
 the Cityscapes test-server config. The loss-falls check of the longer run is
 the main job's (:mod:`mmseg_ext.jobs.pointrend`); this keeps under a
 minute.
+
+The commands run in the test process (:mod:`inprocess`: the same entry
+points and arguments, without 8 s of start-up per command); the
+subprocesses are tested in ``test_cityscapes_pipeline.py``.
 """
 import os
 import os.path as osp
 
+import inprocess
 import numpy as np
 import pytest
-from conftest import REPO, run_command
+from conftest import REPO
 from PIL import Image
 
 from mmseg_ext.jobs import pointrend
@@ -28,11 +33,11 @@ def config(path):
 
 
 @pytest.fixture(scope='module')
-def trained(tmp_path_factory, mim, cityscapes_root):
+def trained(tmp_path_factory, cityscapes_root):
     work = tmp_path_factory.mktemp('pointrend')
-    run_command([
-        mim, 'train', 'mmseg', pointrend.R50, '--work-dir', work,
-        '--cfg-options', *pointrend.pointrend_train_options(
+    inprocess.train([
+        pointrend.R50, '--work-dir', work, '--cfg-options',
+        *pointrend.pointrend_train_options(
             config(pointrend.R50), cityscapes_root, ITERS, CROP),
         f'train_cfg.val_interval={ITERS + 1}'
     ])  # mim test evaluates
@@ -49,14 +54,13 @@ def test_mim_train_runs_cascade_model_with_finite_losses(trained):
     assert (trained / f'iter_{ITERS}.pth').is_file()
 
 
-def test_mim_test_evaluates_and_formats(trained, mim, cityscapes_root,
-                                        tmp_path):
+def test_mim_test_evaluates_and_formats(trained, cityscapes_root, tmp_path):
     ckpt = trained / f'iter_{ITERS}.pth'
     opts = cityscapes_test_options(
         config(pointrend.R50), cityscapes_root, CROP)
-    run_command([
-        mim, 'test', 'mmseg_ext', pointrend.R50, '--checkpoint', ckpt,
-        '--work-dir', tmp_path / 'iou', '--cfg-options', *opts
+    inprocess.test([
+        pointrend.R50, '--checkpoint', ckpt, '--work-dir', tmp_path / 'iou',
+        '--cfg-options', *opts
     ])
     miou = read_metric(str(tmp_path / 'iou'), 'mIoU')
     assert 0 <= miou <= 100
@@ -64,10 +68,10 @@ def test_mim_test_evaluates_and_formats(trained, mim, cityscapes_root,
     # --format-only with the test-server twin: labelIds at the image size
     from cityscapesscripts.helpers.labels import labels
     out = tmp_path / 'submission'
-    run_command([
-        mim, 'test', 'mmseg_ext', pointrend.R50_TEST, '--checkpoint', ckpt,
-        '--format-only', '--out', out, '--work-dir', tmp_path / 'fmt',
-        '--cfg-options', *cityscapes_test_options(
+    inprocess.test([
+        pointrend.R50_TEST, '--checkpoint', ckpt, '--format-only', '--out',
+        out, '--work-dir', tmp_path / 'fmt', '--cfg-options',
+        *cityscapes_test_options(
             config(pointrend.R50_TEST), cityscapes_root, CROP)
     ])
     assert sorted(os.listdir(out)) == [f'{SAMPLE}.png']

@@ -2,16 +2,18 @@
 naming both files and their sizes (width x height), before any training.
 
 The datasets of every shipped config insert ``CheckLoadedSample`` after the
-loading steps (:mod:`mmseg_ext.datasets.checked`).
+loading steps (:mod:`mmseg_ext.datasets.checked`). The train command runs in
+the test process (:mod:`inprocess`: same entry point and arguments, no 8 s
+start-up).
 """
 import copy
 import os
 import os.path as osp
 import shutil
 
+import inprocess
 import numpy as np
 import pytest
-from conftest import run_command
 from mmseg.registry import DATASETS
 from PIL import Image
 
@@ -47,18 +49,15 @@ def _resize(path, size):
     Image.open(path).resize(size, Image.NEAREST).save(path)
 
 
-def test_size_mismatch_refused_by_mim_train(mim, cityscapes_copy, tmp_path):
+def test_size_mismatch_refused_by_mim_train(cityscapes_copy, tmp_path):
     """Before: a 200x100 label for the 256x128 image trained and wrote a
     checkpoint; validation then failed with an IndexError naming no file."""
     _resize(cityscapes_copy / LBL_REL, (200, 100))
     work = tmp_path / 'work'
-    proc = run_command([
-        mim, 'train', 'mmseg', R18, '--work-dir', work, '--cfg-options',
+    out = inprocess.failure(inprocess.train, [
+        R18, '--work-dir', work, '--cfg-options',
         *cityscapes_train_options(load_config(R18), str(cityscapes_copy), 2)
-    ],
-                       check=False)
-    out = proc.stdout + proc.stderr
-    assert proc.returncode != 0
+    ])
     assert (f'image {cityscapes_copy / IMG_REL} is 256x128 px but its label '
             f'map {cityscapes_copy / LBL_REL} is 200x100 px') in out
     assert not [

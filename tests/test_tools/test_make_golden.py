@@ -13,6 +13,7 @@ import os.path as osp
 import subprocess
 import sys
 
+import inprocess
 import pytest
 import torch
 import torch.nn as nn
@@ -94,36 +95,41 @@ def test_missing_dependency_of_official_code_is_named(monkeypatch):
         code.import_module('tomllib')
 
 
-def _run_cli(*args):
+@pytest.fixture(scope='module')
+def cli_runs(tmp_path_factory):
+    """``(exit code, stdout, stderr)`` of the CLI without official code, on
+    an unknown builder and on a malformed ``--opt``: three command lines
+    run in one fresh interpreter (:func:`inprocess.run_scripts`, mmseg_ext
+    imported once)."""
+    out = tmp_path_factory.mktemp('golden')
     env = clean_env()
     env.pop('PYTHONPATH', None)
-    return subprocess.run([sys.executable, CLI, *args],
-                          cwd=REPO,
-                          env=env,
-                          capture_output=True,
-                          text=True,
-                          timeout=300)
+    runs = inprocess.run_scripts(
+        [[CLI, 'sfnet', '--out', out / 'sfnet_golden.pth'],
+         [CLI, 'nope', '--out', out / 'x.pth'],
+         [CLI, 'sfnet', '--out', 'x.pth', '--opt', 'novalue']], REPO, env)
+    return dict(zip(('sfnet', 'nope', 'bad_opt'), runs)), out
 
 
-def test_cli_without_official_code(tmp_path):
+def test_cli_without_official_code(cli_runs):
     if importlib.util.find_spec('network') is not None:
         pytest.skip('an official checkout is importable here')
-    out = tmp_path / 'sfnet_golden.pth'
-    proc = _run_cli('sfnet', '--out', str(out))
-    assert proc.returncode == 1, proc.stderr
-    assert 'lxtGH/SFSegNets' in proc.stderr
-    assert 'PYTHONPATH=/path/to/SFSegNets' in proc.stderr
-    assert not out.exists()
+    runs, out = cli_runs
+    code, _, stderr = runs['sfnet']
+    assert code == 1, stderr
+    assert 'lxtGH/SFSegNets' in stderr
+    assert 'PYTHONPATH=/path/to/SFSegNets' in stderr
+    assert not (out / 'sfnet_golden.pth').exists()
 
 
-def test_cli_unknown_builder(tmp_path):
-    proc = _run_cli('nope', '--out', str(tmp_path / 'x.pth'))
-    assert proc.returncode == 1
-    assert "no golden builder 'nope'" in proc.stderr
+def test_cli_unknown_builder(cli_runs):
+    runs, _ = cli_runs
+    code, _, stderr = runs['nope']
+    assert code == 1
+    assert "no golden builder 'nope'" in stderr
     for name in BUILDERS:
-        assert name in proc.stderr
-    assert _run_cli('sfnet', '--out', 'x.pth', '--opt', 'novalue') \
-        .returncode == 2
+        assert name in stderr
+    assert runs['bad_opt'][0] == 2
 
 
 def test_stubs_live_only_inside_the_build():
