@@ -8,8 +8,8 @@ heads: the heads, the JPU neck, the SC loss, the class-embedding file
 resolved from the config and the validation (predict) pass all run as the
 users' command runs them. The Cityscapes GINet configs train without the
 SC loss (PaddleSeg's Cityscapes recipe); GINet runs through the child
-config its README gives to add it, so the SC path is trained here too. The R-50 runs are the main-job stage
-(:mod:`mmseg_ext.jobs.graph_heads`).
+config its README gives to add it, so the SC path is trained here too.
+The R-50 runs are the main-job stage (:mod:`mmseg_ext.jobs.graph_heads`).
 
 The commands run in the test process (:mod:`inprocess`: the same entry
 points and arguments, without 8 s of start-up per command); the
