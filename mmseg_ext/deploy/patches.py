@@ -10,6 +10,16 @@ ints for its ``align_corners`` alignment warning; under ``torch.export``
 that fixes height and width to the example's. While exporting, every module
 that imported it sees the same function with ``warning=False`` (the warning
 is advice at build time, the computation is ``F.interpolate`` either way).
+
+``mmseg.models.decode_heads.PointHead.get_points_test`` (mmseg 1.2.2, the
+subdivision points of PointRend's inference) takes the column of each top-k
+index as ``point_indices % width``; the ONNX translation of ``%``
+(onnxscript 0.7.2 ``aten_remainder_scalar``) calls ``int()`` on the divisor
+and fails for a symbolic width (a dynamic export). While exporting it is
+:func:`~mmseg_ext.models.utils.point_flow_ops.topk_grid_points` on the
+uncertainty map: the same top-k, the same cell centres
+``((x + 0.5) / w, (y + 0.5) / h)`` in the same float32 arithmetic, with the
+column computed as ``index - (index // w) * w`` (bit-exact for integers).
 """
 import contextlib
 import functools
@@ -17,8 +27,10 @@ import sys
 from typing import Iterator
 
 import torch.nn.functional as F
+from mmseg.models.decode_heads.point_head import PointHead
 from mmseg.models.utils import wrappers
 
+from mmseg_ext.models.utils.point_flow_ops import topk_grid_points
 from . import pooling
 
 
@@ -31,16 +43,27 @@ def _resize_quiet(*args, **kwargs):
 _ORIGINAL_RESIZE = wrappers.resize
 
 
+def _get_points_test(self, seg_logits, uncertainty_func, cfg):
+    """``PointHead.get_points_test`` without ``%``: (N, P) int64 indices
+    into ``H * W`` and their (N, P, 2) (x, y) centres in [0, 1]."""
+    return topk_grid_points(
+        uncertainty_func(seg_logits), cfg.subdivision_num_points)
+
+
 @contextlib.contextmanager
 def export_patches() -> Iterator[None]:
     """Swap mmseg's ``resize`` for its ``warning=False`` form in every
-    loaded module that holds it and the adaptive poolings of
-    ``torch.nn.functional`` for :mod:`.pooling`'s; restore all on exit."""
+    loaded module that holds it, the adaptive poolings of
+    ``torch.nn.functional`` for :mod:`.pooling`'s and
+    ``PointHead.get_points_test`` for its form without ``%``; restore all
+    on exit."""
     functional = dict(
         adaptive_avg_pool2d=F.adaptive_avg_pool2d,
         adaptive_max_pool2d=F.adaptive_max_pool2d)
     F.adaptive_avg_pool2d = pooling.adaptive_avg_pool2d
     F.adaptive_max_pool2d = pooling.adaptive_max_pool2d
+    get_points_test = PointHead.get_points_test
+    PointHead.get_points_test = _get_points_test
     swapped = []
     for module in list(sys.modules.values()):
         if getattr(module, 'resize', None) is _ORIGINAL_RESIZE:
@@ -49,6 +72,7 @@ def export_patches() -> Iterator[None]:
     try:
         yield
     finally:
+        PointHead.get_points_test = get_points_test
         for module in swapped:
             module.resize = _ORIGINAL_RESIZE
         for name, function in functional.items():
