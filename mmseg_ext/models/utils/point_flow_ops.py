@@ -42,7 +42,11 @@ def topk_grid_points(score_map: Tensor,
     if num_points < 1:
         raise ValueError(f'num_points must be >= 1, got {num_points}')
     n, _, h, w = score_map.shape
-    num_points = min(h * w, num_points)
+    # torch.sym_min, not min: under torch.export a Python min of a symbolic
+    # size becomes a guard, and the graph keeps whichever branch the
+    # example size took (PointRend's 8192 points would become all points
+    # at larger sizes)
+    num_points = torch.sym_min(h * w, num_points)
     indices = torch.topk(score_map.view(n, h * w), k=num_points, dim=1)[1]
     coords = torch.empty(
         n, num_points, 2, dtype=torch.float, device=score_map.device)
