@@ -20,6 +20,15 @@ and fails for a symbolic width (a dynamic export). While exporting it is
 uncertainty map: the same top-k, the same cell centres
 ``((x + 0.5) / w, (y + 0.5) / h)`` in the same float32 arithmetic, with the
 column computed as ``index - (index // w) * w`` (bit-exact for integers).
+
+``F.interpolate`` with an integer ``scale_factor`` (PointRend's subdivision
+steps, HRNet's fuse-layer ``nn.Upsample``) computes the output size as
+``floor(size * scale)`` through a float, which ``torch.export`` can only
+fix to the example's (a guard the ONNX graph does not keep: the dynamic
+export was then wrong at other sizes). While exporting it gets
+``size = input size * scale`` instead: the same output size, and the same
+sampling, since PyTorch's source coordinate scale ``1 / scale`` equals
+``in / out`` for an integer scale.
 """
 import contextlib
 import functools
@@ -43,6 +52,23 @@ def _resize_quiet(*args, **kwargs):
 _ORIGINAL_RESIZE = wrappers.resize
 
 
+def _interpolate_by_size(input, size=None, scale_factor=None, *args, **kwargs):
+    """``F.interpolate`` with an integer ``scale_factor`` as ``size``."""
+    if size is None and scale_factor is not None:
+        scales = (
+            scale_factor if isinstance(scale_factor, (tuple, list)) else
+            (scale_factor, ) * (input.dim() - 2))
+        if all(float(s).is_integer() for s in scales):
+            size = tuple(input.shape[2 + i] * int(s)
+                         for i, s in enumerate(scales))
+            scale_factor = None
+            kwargs.pop('recompute_scale_factor', None)
+    return _ORIGINAL_INTERPOLATE(input, size, scale_factor, *args, **kwargs)
+
+
+_ORIGINAL_INTERPOLATE = F.interpolate
+
+
 def _get_points_test(self, seg_logits, uncertainty_func, cfg):
     """``PointHead.get_points_test`` without ``%``: (N, P) int64 indices
     into ``H * W`` and their (N, P, 2) (x, y) centres in [0, 1]."""
@@ -58,10 +84,12 @@ def export_patches() -> Iterator[None]:
     ``PointHead.get_points_test`` for its form without ``%``; restore all
     on exit."""
     functional = dict(
+        interpolate=F.interpolate,
         adaptive_avg_pool2d=F.adaptive_avg_pool2d,
         adaptive_max_pool2d=F.adaptive_max_pool2d)
     F.adaptive_avg_pool2d = pooling.adaptive_avg_pool2d
     F.adaptive_max_pool2d = pooling.adaptive_max_pool2d
+    F.interpolate = _interpolate_by_size
     get_points_test = PointHead.get_points_test
     PointHead.get_points_test = _get_points_test
     swapped = []

@@ -90,27 +90,11 @@ FAMILIES = {
 # (family, backend, size) -> why the fp32 logits differ by more than ATOL
 # (measured, not understood yet); the test asserts that they still do (a
 # strict xfail), so a fix shows up.
-_POINTREND = ('the dynamic export differs at an odd size on both backends '
-              '(2.8e-2 at 97x129; exact at the export size)')
-_HRNET = ('the dynamic export differs at an odd size (1.2e-3 at 97x129 on '
-          'ONNX Runtime; exact at the export size)')
 DEVIATES = {
     ('pfnet_r18', 'openvino', ODD_SIZE):
     'OpenVINO fp32 computes the PointFlow fine-grid index '
     'trunc(x * r + y * r * W) one pixel off when the stride ratio r = H / h '
     'is not an integer (an odd input size; ONNX Runtime matches eager)',
-    ('pointrend_r18', 'onnxruntime', ODD_SIZE):
-    _POINTREND,
-    ('pointrend_r18', 'openvino', ODD_SIZE):
-    _POINTREND,
-    ('deeplabv3_hr18s', 'onnxruntime', ODD_SIZE):
-    _HRNET,
-    ('deeplabv3_hr18s', 'openvino', ODD_SIZE):
-    _HRNET,
-    ('pspnet_hr18s', 'onnxruntime', ODD_SIZE):
-    _HRNET,
-    ('pspnet_hr18s', 'openvino', ODD_SIZE):
-    _HRNET,
 }
 CASES = [(name, dynamic) for name in FAMILIES for dynamic in (False, True)]
 
