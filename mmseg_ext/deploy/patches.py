@@ -21,9 +21,11 @@ uncertainty map: the same top-k, the same cell centres
 ``((x + 0.5) / w, (y + 0.5) / h)`` in the same float32 arithmetic, with the
 column computed as ``index - (index // w) * w`` (bit-exact for integers).
 
-``F.interpolate`` with an integer ``scale_factor`` (PointRend's subdivision
-steps, HRNet's fuse-layer ``nn.Upsample``) computes the output size as
-``floor(size * scale)`` through a float, which ``torch.export`` can only
+mmseg's ``Upsample`` (mmseg 1.2.2 ``models/utils/wrappers.py``: HRNet's
+fuse layers, PointRend's FPN head) computes its output size as
+``int(size * scale)`` and ``F.interpolate`` with an integer
+``scale_factor`` (PointRend's subdivision steps) as ``floor(size * scale)``,
+both through a float, which ``torch.export`` can only
 fix to the example's (a guard the ONNX graph does not keep: the dynamic
 export was then wrong at other sizes). While exporting it gets
 ``size = input size * scale`` instead: the same output size, and the same
@@ -69,6 +71,19 @@ def _interpolate_by_size(input, size=None, scale_factor=None, *args, **kwargs):
 _ORIGINAL_INTERPOLATE = F.interpolate
 
 
+def _upsample_forward(self, x):
+    """mmseg's ``Upsample.forward`` with an integer scale as an integer
+    product (the same size)."""
+    if not self.size and float(self.scale_factor).is_integer():
+        size = [t * int(self.scale_factor) for t in x.shape[-2:]]
+        return _ORIGINAL_RESIZE(
+            x, size, None, self.mode, self.align_corners, warning=False)
+    return _ORIGINAL_UPSAMPLE_FORWARD(self, x)
+
+
+_ORIGINAL_UPSAMPLE_FORWARD = wrappers.Upsample.forward
+
+
 def _get_points_test(self, seg_logits, uncertainty_func, cfg):
     """``PointHead.get_points_test`` without ``%``: (N, P) int64 indices
     into ``H * W`` and their (N, P, 2) (x, y) centres in [0, 1]."""
@@ -90,6 +105,7 @@ def export_patches() -> Iterator[None]:
     F.adaptive_avg_pool2d = pooling.adaptive_avg_pool2d
     F.adaptive_max_pool2d = pooling.adaptive_max_pool2d
     F.interpolate = _interpolate_by_size
+    wrappers.Upsample.forward = _upsample_forward
     get_points_test = PointHead.get_points_test
     PointHead.get_points_test = _get_points_test
     swapped = []
@@ -101,6 +117,7 @@ def export_patches() -> Iterator[None]:
         yield
     finally:
         PointHead.get_points_test = get_points_test
+        wrappers.Upsample.forward = _ORIGINAL_UPSAMPLE_FORWARD
         for module in swapped:
             module.resize = _ORIGINAL_RESIZE
         for name, function in functional.items():
