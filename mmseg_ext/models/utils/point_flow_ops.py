@@ -158,4 +158,7 @@ def scatter_points(feat: Tensor, indices: Tensor, values: Tensor) -> Tensor:
     """
     n, c, h, w = feat.shape
     index = indices.unsqueeze(1).expand(-1, c, -1)
+    # in feat's dtype: under bf16 autocast the fused values come out of a
+    # bmm in bf16 while feat may be float32 (scatter needs one dtype)
+    values = values.to(feat.dtype)
     return feat.reshape(n, c, h * w).scatter(2, index, values).view(n, c, h, w)
