@@ -1,14 +1,13 @@
-"""Every model family exports to ONNX and its fp32 logits on ONNX Runtime and
-OpenVINO match eager PyTorch (max abs diff <= 1e-4).
+"""Every model family exports to ONNX, static and dynamic, and its fp32
+logits on ONNX Runtime and OpenVINO match eager PyTorch (max abs diff
+<= 1e-4).
 
-The real configs with random weights at 128x256 (static and dynamic
-exports); a dynamic export is also run at 97x129, a size not a multiple of
-32. Exports are cached per session. ``MMSEG_EXT_DEPLOY_FAMILIES=all`` runs
-every family both ways; the default set keeps the suite's CPU time in
-budget (see ``DEFAULT``).
+The real configs with random weights; where a family's own code is the
+same at any depth, the backbone runs at depth 18 (ResNeXt: 50, its smallest;
+HRNet: mmseg's W18-small layout) with the heads' input channels adjusted.
+Each family is exported once static (checked at 64x128) and once dynamic
+(checked at 64x128 and at 97x129, not a multiple of 32).
 """
-import os
-
 import pytest
 import torch
 
@@ -18,61 +17,86 @@ from mmseg_ext.deploy.export import End2End, build_segmentor, export_onnx
 
 pytestmark = pytest.mark.usefixtures('one_thread')
 
-SIZE = (128, 256)
+SIZE = (64, 128)
 ODD_SIZE = (97, 129)
 ATOL = 1e-4
 BACKENDS = ('onnxruntime', 'openvino')
+_R18 = {'model.backbone.depth': 18}
+_R18_D8 = {
+    **_R18, 'model.decode_head.in_channels': 512,
+    'model.auxiliary_head.in_channels': 256
+}
+_R18_FPN = {**_R18, 'model.neck.in_channels': [64, 128, 256, 512]}
+_X50 = {'model.backbone.depth': 50}
+# mmseg's HRNetV2-W18-Small (configs/_base_/models/fcn_hr18.py + hr18s):
+# the same multi-branch modules and fuse layers as W48, fewer and narrower.
+_HR18S = {
+    'model.backbone.extra':
+    dict(
+        stage1=dict(
+            num_modules=1,
+            num_branches=1,
+            block='BOTTLENECK',
+            num_blocks=(1, ),
+            num_channels=(32, )),
+        stage2=dict(
+            num_modules=1,
+            num_branches=2,
+            block='BASIC',
+            num_blocks=(2, 2),
+            num_channels=(16, 32)),
+        stage3=dict(
+            num_modules=1,
+            num_branches=3,
+            block='BASIC',
+            num_blocks=(2, 2, 2),
+            num_channels=(16, 32, 64)),
+        stage4=dict(
+            num_modules=1,
+            num_branches=4,
+            block='BASIC',
+            num_blocks=(2, 2, 2, 2),
+            num_channels=(16, 32, 64, 128))),
+    'model.decode_head.in_channels': [16, 32, 64, 128],
+}
+_PSP = 'configs/pspnet/pspnet_{}_4xb2-{}_cityscapes-769x769.py'
+_ASPP = 'configs/deeplabv3/deeplabv3_{}_4xb2-{}_cityscapes-769x769.py'
 FAMILIES = {
     'sfnet_r18':
     ('configs/sfnet/sfnet_r18-d32_4xb2-50k_cityscapes-512x1024.py', {}),
     'sfnet_r18_dsn':
     ('configs/sfnet/sfnet_r18-d32-dsn_4xb2-50k_cityscapes-512x1024.py', {}),
-    'pfnet_r50': ('configs/pfnet/pfnet_r50-d32_8xb2-34k_isaid-896x896.py', {}),
+    'pfnet_r18': ('configs/pfnet/pfnet_r50-d32_8xb2-34k_isaid-896x896.py',
+                  _R18_FPN),
     'isdnet_r18':
     ('configs/isdnet/isdnet_r18-d8_4xb2-80k_cityscapes-512x1024.py', {}),
-    'pointrend_r50':
-    ('configs/pointrend/pointrend_r50_4xb4-80k_cityscapes-512x1024.py', {}),
-    'glore_r50': ('configs/glore/glore_r50-d8_4xb2-80k_cityscapes-512x1024.py',
-                  {}),
-    'ginet_r50': ('configs/ginet/ginet_r50-d8_4xb2-80k_cityscapes-512x1024.py',
-                  {}),
-    # The R-101 configs at depth 50: same code paths, half the graph.
-    'pspnet_r50':
-    ('configs/pspnet/pspnet_r101-d8-mg124_4xb2-30k_cityscapes-769x769.py', {
-        'model.backbone.depth': 50
-    }),
-    'deeplabv3_r50': ('configs/deeplabv3/'
-                      'deeplabv3_r101-d8-mg124_4xb2-30k_cityscapes-769x769.py',
-                      {
-                          'model.backbone.depth': 50
-                      }),
-    'deeplabv3_hr48':
-    ('configs/deeplabv3/deeplabv3_hr48_4xb2-90k_cityscapes-769x769.py', {}),
+    'pointrend_r18':
+    ('configs/pointrend/pointrend_r50_4xb4-80k_cityscapes-512x1024.py',
+     _R18_FPN),
+    'glore_r18': ('configs/glore/glore_r50-d8_4xb2-80k_cityscapes-512x1024.py',
+                  _R18_D8),
+    'ginet_r18': ('configs/ginet/ginet_r50-d8_4xb2-80k_cityscapes-512x1024.py',
+                  {
+                      **_R18, 'model.neck.in_channels': (128, 256, 512),
+                      'model.auxiliary_head.in_channels': 256
+                  }),
+    'pspnet_r18': (_PSP.format('r101-d8-mg124', '30k'), _R18_D8),
+    'pspnet_x50': (_PSP.format('x101-d8-mg124', '30k'), _X50),
+    'pspnet_hr18s': (_PSP.format('hr48', '90k'), _HR18S),
+    'deeplabv3_r18': (_ASPP.format('r101-d8-mg124', '30k'), _R18_D8),
+    'deeplabv3_x50': (_ASPP.format('x101-d8-mg124', '30k'), _X50),
+    'deeplabv3_hr18s': (_ASPP.format('hr48', '90k'), _HR18S),
 }
-# Families that cannot export, with the exporter's error (strict xfail).
-_REMAINDER = ('onnxscript 0.7.2 aten_remainder_scalar calls int() on the '
-              'symbolic divisor (top-k point index % map width)')
-FAILS = {('pfnet_r50', True): _REMAINDER, ('pointrend_r50', True): _REMAINDER}
-# CI set (the suite's budget is 150 s of CPU; a dynamic export of an R-50
-# family costs ~25 s): SFNet both ways (flow warp, PPM), ISDNet dynamic
-# (odd-size pyramid) and PSPNet dynamic (PPM with mmseg's head); the other
-# families pass the same check with MMSEG_EXT_DEPLOY_FAMILIES=all.
-DEFAULT = [('sfnet_r18', False), ('sfnet_r18', True), ('isdnet_r18', True),
-           ('pspnet_r50', True)]
-if os.environ.get('MMSEG_EXT_DEPLOY_FAMILIES') == 'all':
-    CASES = [(name, dynamic) for name in FAMILIES for dynamic in (False, True)]
-else:
-    CASES = DEFAULT
-
-
-def _case(name, dynamic):
-    reason = FAILS.get((name, dynamic))
-    marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
-    return pytest.param(
-        name,
-        dynamic,
-        marks=marks,
-        id=f'{name}-{"dynamic" if dynamic else "static"}')
+# (family, backend, size) -> why the fp32 logits differ by more than ATOL
+# (measured, not understood yet); the test asserts that they still do (a
+# strict xfail), so a fix shows up.
+DEVIATES = {
+    ('pfnet_r18', 'openvino', ODD_SIZE):
+    'OpenVINO fp32 computes the PointFlow fine-grid index '
+    'trunc(x * r + y * r * W) one pixel off when the stride ratio r = H / h '
+    'is not an integer (an odd input size; ONNX Runtime matches eager)',
+}
+CASES = [(name, dynamic) for name in FAMILIES for dynamic in (False, True)]
 
 
 @pytest.fixture(scope='session')
@@ -95,8 +119,10 @@ def exported(tmp_path_factory):
     return get
 
 
-@pytest.mark.parametrize('name,dynamic',
-                         [_case(name, dynamic) for name, dynamic in CASES])
+@pytest.mark.parametrize(
+    'name,dynamic',
+    CASES,
+    ids=[f'{n}-{"dynamic" if d else "static"}' for n, d in CASES])
 def test_fp32_logits_match_pytorch(exported, name, dynamic):
     model, path = exported(name, dynamic)
     sizes = [SIZE, ODD_SIZE] if dynamic else [SIZE]
@@ -110,9 +136,14 @@ def test_fp32_logits_match_pytorch(exported, name, dynamic):
             out = runner(x)
             assert out.shape == ref.shape == (1, ref.shape[1], *x.shape[2:])
             diff = (out - ref).abs().max().item()
+            size = tuple(x.shape[2:])
             print(f'{name} {"dynamic" if dynamic else "static"} {backend} '
-                  f'{tuple(x.shape[2:])}: max abs diff {diff:.2e}')
-            assert diff <= ATOL, (name, backend, tuple(x.shape), diff)
+                  f'{size}: max abs diff {diff:.2e}')
+            if (name, backend, size) in DEVIATES:
+                assert diff > ATOL, ('fixed? remove from DEVIATES', name,
+                                     backend, size, diff)
+            else:
+                assert diff <= ATOL, (name, backend, size, diff)
 
 
 def test_static_export_refuses_other_size(exported):

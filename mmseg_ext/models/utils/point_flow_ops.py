@@ -42,14 +42,51 @@ def topk_grid_points(score_map: Tensor,
     if num_points < 1:
         raise ValueError(f'num_points must be >= 1, got {num_points}')
     n, _, h, w = score_map.shape
-    num_points = min(h * w, num_points)
+    # torch.sym_min, not min: under torch.export a Python min of a symbolic
+    # size becomes a guard, and the graph keeps whichever branch the
+    # example size took (PointRend's 8192 points would become all points
+    # at larger sizes)
+    num_points = torch.sym_min(h * w, num_points)
     indices = torch.topk(score_map.view(n, h * w), k=num_points, dim=1)[1]
     coords = torch.empty(
         n, num_points, 2, dtype=torch.float, device=score_map.device)
-    coords[:, :, 0] = 1.0 / w / 2.0 + (indices % w).to(torch.float) * (1.0 / w)
-    coords[:, :,
-           1] = 1.0 / h / 2.0 + (indices // w).to(torch.float) * (1.0 / h)
+    rows, cols = divmod_indices(indices, w)
+    # 1 / w as a float32 tensor, not a Python float: the ONNX translation of
+    # a tensor-times-scalar calls float() on the scalar, which fails for a
+    # symbolic size. A float32 quotient of integers below 2**24 equals the
+    # float64 one rounded to float32 (the value a Python scalar takes in
+    # float32 arithmetic; double rounding is innocuous for 53 >= 2 * 24 + 2
+    # bits) and x / 2 is exact, so the sum is the official
+    # ``1 / w / 2 + x * (1 / w)`` bit for bit.
+    w_step, h_step = (1.0 / _float32(s, indices) for s in (w, h))
+    coords[:, :, 0] = w_step / 2.0 + cols.to(torch.float) * w_step
+    coords[:, :, 1] = h_step / 2.0 + rows.to(torch.float) * h_step
     return indices, coords
+
+
+def _float32(size, like: Tensor) -> Tensor:
+    """A (possibly symbolic) size as a 0-dim float32 tensor (exact)."""
+    return torch.full((), size, dtype=torch.float, device=like.device)
+
+
+def divmod_indices(indices: Tensor, width) -> Tuple[Tensor, Tensor]:
+    """Row and column of flat row-major ``indices`` on a grid ``width`` wide.
+
+    ``(indices // width, indices % width)`` for non-negative int64 indices,
+    bit-exact, with the remainder written as ``indices - row * width``: the
+    ONNX translation of ``%`` (onnxscript 0.7.2 ``aten_remainder_scalar``)
+    calls ``int()`` on its divisor and fails when the width is symbolic (a
+    dynamic export).
+
+    Args:
+        indices (Tensor): int64 flat indices, any shape.
+        width (int | SymInt): Grid width in cells.
+
+    Returns:
+        tuple[Tensor, Tensor]: (rows, cols), int64, the shape of ``indices``.
+    """
+    rows = torch.div(indices, width, rounding_mode='floor')
+    return rows, indices - rows * width
 
 
 def coarse_to_fine_indices(indices: Tensor, coarse_size: Tuple[int, int],
@@ -74,8 +111,13 @@ def coarse_to_fine_indices(indices: Tensor, coarse_size: Tuple[int, int],
     """
     h, w = coarse_size
     height, width = fine_size
-    ratio = height / h
-    fine = (indices % w) * ratio + (indices // w) * ratio * width
+    # r and W as float32 tensors, the values the Python scalars take in
+    # float32 arithmetic (see topk_grid_points)
+    ratio = _float32(height, indices) / _float32(h, indices)
+    rows, cols = divmod_indices(indices, w)
+    fine = (
+        cols.to(torch.float) * ratio +
+        rows.to(torch.float) * ratio * _float32(width, indices))
     return fine.long()
 
 
@@ -116,4 +158,7 @@ def scatter_points(feat: Tensor, indices: Tensor, values: Tensor) -> Tensor:
     """
     n, c, h, w = feat.shape
     index = indices.unsqueeze(1).expand(-1, c, -1)
+    # in feat's dtype: under bf16 autocast the fused values come out of a
+    # bmm in bf16 while feat may be float32 (scatter needs one dtype)
+    values = values.to(feat.dtype)
     return feat.reshape(n, c, h * w).scatter(2, index, values).view(n, c, h, w)
