@@ -146,3 +146,16 @@ def _registered():
     from mmseg.utils import register_all_modules
     register_all_modules(init_default_scope=True)
     import mmseg_ext  # noqa: F401
+
+
+def _onnx_export_unsupported():
+    from mmseg_ext.models.utils.exporting import onnx_export_unsupported
+    return onnx_export_unsupported()
+
+
+#: Marks a test that exports through ``export_onnx``: skipped, with the
+#: reason, on torch < 2.6 (the oldest stack), which lacks the exporter's
+#: features (:mod:`mmseg_ext.models.utils.exporting`).
+needs_onnx_export = pytest.mark.skipif(
+    _onnx_export_unsupported() is not None,
+    reason=str(_onnx_export_unsupported()))

@@ -23,6 +23,7 @@ from typing import Optional, Sequence, Tuple
 import torch
 from torch import nn
 
+from ..models.utils.exporting import onnx_export_unsupported
 from .backends import INPUT_NAME, OUTPUT_NAME
 from .patches import export_patches
 
@@ -91,8 +92,13 @@ def export_onnx(cfg,
         FileNotFoundError: If ``checkpoint`` does not exist.
         torch.onnx.errors.OnnxExporterError: If the exporter fails (the
             error names the operator).
-        RuntimeError: If ``dynamic`` and the model fixes an input size.
+        RuntimeError: If ``dynamic`` and the model fixes an input size, or
+            if torch is older than 2.6 (the exporter's features are missing;
+            nothing is written then).
     """
+    unsupported = onnx_export_unsupported()
+    if unsupported is not None:
+        raise RuntimeError(unsupported)
     onnx_file = osp.join(work_dir, ONNX_FILE)
     if osp.exists(onnx_file):
         raise FileExistsError(f'{onnx_file} exists; choose another '

@@ -13,6 +13,7 @@ import os.path as osp
 
 import numpy as np
 import pytest
+from conftest import needs_onnx_export
 from mmengine.config import Config
 from mmengine.runner import Runner
 from PIL import Image
@@ -67,6 +68,7 @@ def _evaluate(config, model, work_dir, options, *extra):
     ])
 
 
+@needs_onnx_export
 def test_miou_through_backends_equals_checkpoint(exported):
     ckpt, export, options, _, work = exported
     _evaluate(R18, ckpt, work / 'test_ckpt', options)
@@ -80,6 +82,7 @@ def test_miou_through_backends_equals_checkpoint(exported):
         assert got['aAcc'] == pytest.approx(expected['aAcc'], abs=0.1)
 
 
+@needs_onnx_export
 def test_format_only_through_backend_writes_same_pngs(exported):
     ckpt, export, _, options, work = exported
     outs = {}

@@ -12,6 +12,7 @@ import os.path as osp
 import numpy as np
 import pytest
 import torch
+from conftest import needs_onnx_export
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
@@ -20,7 +21,7 @@ from mmseg_ext.deploy.backends import BackendModel
 from mmseg_ext.deploy.cli import sample_input
 from mmseg_ext.deploy.export import End2End, build_segmentor, export_onnx
 
-pytestmark = pytest.mark.usefixtures('one_thread')
+pytestmark = [pytest.mark.usefixtures('one_thread'), needs_onnx_export]
 
 CONFIG = 'configs/sfnet/sfnet_r18-d32_4xb2-50k_cityscapes-512x1024.py'
 TILE = (128, 256)

@@ -13,12 +13,13 @@ import os
 
 import pytest
 import torch
+from conftest import needs_onnx_export
 
 from mmseg_ext.benchmark.measure import load_config
 from mmseg_ext.deploy.backends import BackendModel
 from mmseg_ext.deploy.export import End2End, build_segmentor, export_onnx
 
-pytestmark = pytest.mark.usefixtures('one_thread')
+pytestmark = [pytest.mark.usefixtures('one_thread'), needs_onnx_export]
 
 SIZE = (64, 128)
 ODD_SIZE = (97, 129)

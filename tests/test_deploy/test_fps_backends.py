@@ -4,6 +4,7 @@ fp32 row of the same run (tiny inputs, one timed run; no speed asserted)."""
 import os
 
 import pytest
+from conftest import needs_onnx_export
 
 from mmseg_ext.benchmark import cli, suite
 
@@ -23,6 +24,7 @@ def _cells(table):
             for line in table.splitlines() if line.startswith('| sfnet')]
 
 
+@needs_onnx_export
 def test_backends_in_one_table(tmp_path, capsys):
     rows = cli.main(f'{R18} {R18_TEST} --height {H} --width {W} --device cpu '
                     '--warmup 0 --iters 1 --backend pytorch onnxruntime '

@@ -1,5 +1,6 @@
 """Exporter-safe adaptive pooling equals PyTorch's; BackendModel's errors
 and a tiny exported graph on ONNX Runtime and OpenVINO (no segmentor)."""
+import inspect
 import sys
 
 import pytest
@@ -47,14 +48,18 @@ def tiny_onnx(tmp_path_factory):
     model = torch.nn.Sequential(
         torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.AdaptiveAvgPool2d(3))
     path = str(tmp_path_factory.mktemp('tiny') / 'tiny.onnx')
-    # The legacy exporter: fast, and this pooling divides 9x12 exactly.
+    # The legacy exporter: fast, and this pooling divides 9x12 exactly. A
+    # torch without the ``dynamo`` argument (2.1) has only that exporter.
+    legacy = ({
+        'dynamo': False
+    } if 'dynamo' in inspect.signature(torch.onnx.export).parameters else {})
     torch.onnx.export(
         model, (torch.randn(1, 3, 9, 12), ),
         path,
         input_names=['input'],
         output_names=['output'],
-        dynamo=False,
-        opset_version=17)
+        opset_version=17,
+        **legacy)
     return model.eval(), path
 
 

@@ -5,6 +5,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .exporting import is_exporting
+
 
 def flow_warp(feature: Tensor, flow: Tensor, size: Sequence[int]) -> Tensor:
     """Warp ``feature`` onto an ``size`` grid displaced by ``flow``.
@@ -78,7 +80,7 @@ def _linspace(steps, like: Tensor) -> Tensor:
     exporting the same points come from ``arange`` (equal up to rounding);
     eager code keeps ``linspace``.
     """
-    if not torch.compiler.is_exporting():
+    if not is_exporting():
         return torch.linspace(
             -1.0, 1.0, steps, dtype=like.dtype, device=like.device)
     index = torch.arange(steps, dtype=like.dtype, device=like.device)

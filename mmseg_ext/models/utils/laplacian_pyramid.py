@@ -5,6 +5,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .exporting import is_exporting
+
 # 5x5 binomial kernel (outer product of [1, 4, 6, 4, 1]) / 256
 _BINOMIAL_1D = (1., 4., 6., 4., 1.)
 
@@ -153,7 +155,7 @@ def laplacian_pyramid(img: Tensor, num_high: int = 2) -> List[Tensor]:
         # nearest, back to the current level's size. Always taken while
         # exporting (nearest to the same size is the identity), so a
         # dynamic-shape graph serves odd and even sizes alike.
-        if torch.compiler.is_exporting() or \
+        if is_exporting() or \
                 up.shape[2:] != current.shape[2:]:
             up = F.interpolate(up, size=current.shape[2:])
         residuals.append(current - up)
