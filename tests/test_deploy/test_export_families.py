@@ -4,7 +4,8 @@ logits on ONNX Runtime and OpenVINO match eager PyTorch (max abs diff
 
 The real configs with random weights; where a family's own code is the
 same at any depth, the backbone runs at depth 18 (ResNeXt: 50, its smallest;
-HRNet: mmseg's W18-small layout) with the heads' input channels adjusted.
+HRNet: a reduced HRNetV2 layout, widths 16/32/64/128) with the heads' input
+channels adjusted.
 Each family is exported once static (checked at 64x128) and once dynamic
 (checked at 64x128 and at 97x129, not a multiple of 32); see ``CASES`` for
 the dynamic exports run by default.
@@ -32,8 +33,10 @@ _R18_D8 = {
 }
 _R18_FPN = {**_R18, 'model.neck.in_channels': [64, 128, 256, 512]}
 _X50 = {'model.backbone.depth': 50}
-# mmseg's HRNetV2-W18-Small (configs/_base_/models/fcn_hr18.py + hr18s):
-# the same multi-branch modules and fuse layers as W48, fewer and narrower.
+# A reduced HRNetV2 (narrower and shallower than mmseg's W18-small, which
+# has widths 18/36/72/144 and 1/3/2 modules in stages 2-4): the same
+# multi-branch modules and fuse layers as W48, at a fraction of the export
+# cost.
 _HR18S = {
     'model.backbone.extra':
     dict(
