@@ -72,8 +72,7 @@ def trained(request, tmp_path_factory, cityscapes_root):
                     'model = dict(decode_head=dict(loss_sc=dict(\n'
                     "    _delete_=True, type='SCLoss', loss_weight=0.2)))\n")
     inprocess.train([
-        config, '--work-dir', work, '--cfg-options',
-        *cityscapes_train_options(
+        config, '--work-dir', work, '--cfg-options', *cityscapes_train_options(
             load_config(osp.join(REPO, CONFIGS[name])),
             cityscapes_root,
             ITERS,
