@@ -15,6 +15,8 @@ from typing import Tuple
 import torch
 from torch import Tensor
 
+from .exporting import is_exporting
+
 
 def topk_grid_points(score_map: Tensor,
                      num_points: int) -> Tuple[Tensor, Tensor]:
@@ -99,7 +101,9 @@ def coarse_to_fine_indices(indices: Tensor, coarse_size: Tuple[int, int],
     float32. For an integer ratio that is the **top-left** pixel of the cell's
     r x r block; for a non-integer ratio the truncation of the *sum* can land
     a few pixels right of ``(trunc(x * r), trunc(y * r))`` (kept: the
-    official checkpoints were trained with it).
+    official checkpoints were trained with it). While exporting, an integer
+    ratio takes the same index from int64 arithmetic instead (a runtime may
+    run the float form in bf16); eager results are unchanged.
 
     Args:
         indices (Tensor): int64 flat indices into ``h * w``, any shape.
@@ -115,10 +119,21 @@ def coarse_to_fine_indices(indices: Tensor, coarse_size: Tuple[int, int],
     # float32 arithmetic (see topk_grid_points)
     ratio = _float32(height, indices) / _float32(h, indices)
     rows, cols = divmod_indices(indices, w)
-    fine = (
-        cols.to(torch.float) * ratio +
-        rows.to(torch.float) * ratio * _float32(width, indices))
-    return fine.long()
+    fine = (cols.to(torch.float) * ratio +
+            rows.to(torch.float) * ratio * _float32(width, indices)).long()
+    if is_exporting():
+        # A runtime may lower the float arithmetic above (OpenVINO's bf16
+        # hint does: 896x896 PFNet then scattered out of range). For an
+        # integer ratio the same index in int64, exact for indices below
+        # 2**24 (float32's integers); the float form stays the graph's
+        # answer for non-integer ratios (odd input sizes).
+        fine_h, coarse_h, fine_w = (
+            torch.full((), s, dtype=torch.long, device=indices.device)
+            for s in (height, h, width))
+        step = torch.div(fine_h, coarse_h, rounding_mode='floor')
+        exact = cols * step + rows * step * fine_w
+        fine = torch.where(step * coarse_h == fine_h, exact, fine)
+    return fine
 
 
 def point_affinity_fuse(coarse_points: Tensor, fine_points: Tensor) -> Tensor:
