@@ -23,9 +23,7 @@ column computed as ``index - (index // w) * w`` (bit-exact for integers).
 
 mmseg's ``Upsample`` (mmseg 1.2.2 ``models/utils/wrappers.py``: HRNet's
 fuse layers, PointRend's FPN head) computes its output size as
-``int(size * scale)`` and ``F.interpolate`` with an integer
-``scale_factor`` (PointRend's subdivision steps) as ``floor(size * scale)``,
-both through a float, which ``torch.export`` can only
+``int(size * scale)``, through a float, which ``torch.export`` can only
 fix to the example's (a guard the ONNX graph does not keep: the dynamic
 export was then wrong at other sizes). While exporting it gets
 ``size = input size * scale`` instead: the same output size, and the same
@@ -52,23 +50,6 @@ def _resize_quiet(*args, **kwargs):
 
 
 _ORIGINAL_RESIZE = wrappers.resize
-
-
-def _interpolate_by_size(input, size=None, scale_factor=None, *args, **kwargs):
-    """``F.interpolate`` with an integer ``scale_factor`` as ``size``."""
-    if size is None and scale_factor is not None:
-        scales = (
-            scale_factor if isinstance(scale_factor, (tuple, list)) else
-            (scale_factor, ) * (input.dim() - 2))
-        if all(float(s).is_integer() for s in scales):
-            size = tuple(input.shape[2 + i] * int(s)
-                         for i, s in enumerate(scales))
-            scale_factor = None
-            kwargs.pop('recompute_scale_factor', None)
-    return _ORIGINAL_INTERPOLATE(input, size, scale_factor, *args, **kwargs)
-
-
-_ORIGINAL_INTERPOLATE = F.interpolate
 
 
 def _upsample_forward(self, x):
@@ -99,12 +80,10 @@ def export_patches() -> Iterator[None]:
     ``PointHead.get_points_test`` for its form without ``%``; restore all
     on exit."""
     functional = dict(
-        interpolate=F.interpolate,
         adaptive_avg_pool2d=F.adaptive_avg_pool2d,
         adaptive_max_pool2d=F.adaptive_max_pool2d)
     F.adaptive_avg_pool2d = pooling.adaptive_avg_pool2d
     F.adaptive_max_pool2d = pooling.adaptive_max_pool2d
-    F.interpolate = _interpolate_by_size
     wrappers.Upsample.forward = _upsample_forward
     get_points_test = PointHead.get_points_test
     PointHead.get_points_test = _get_points_test
