@@ -27,6 +27,7 @@ step's losses are held to 1e-5 then,
 """
 import importlib
 import os.path as osp
+import re
 
 import pytest
 import torch
@@ -51,6 +52,14 @@ LOSS_TOL = 1e-5  # relative, per step and term
 # step-2 loss at batch 2 (measured), hence the looser DSN bounds.
 WEIGHT_TOL = {'sfnet': 1e-5, 'sfnet_dsn': 1e-4, 'pfnet': 1e-5, 'isdnet': 1e-5}
 UPDATE_TOL = {'sfnet': 1e-5, 'sfnet_dsn': 1e-2, 'pfnet': 1e-5, 'isdnet': 1e-5}
+# The fixtures were made on one torch release (their meta says which). On
+# another release the CPU kernels round differently, and train-mode BN
+# amplifies that over the 3 steps: torch 2.1.2 against the torch-2.13
+# fixture, SFNet-R18 losses 1.1e-6, weights 2.05e-5, BN statistics 2.7e-4
+# (measured on the `oldest` stack profile). There the bounds below hold;
+# the losses keep LOSS_TOL on every release.
+OTHER_TORCH_WEIGHT_TOL = 1e-4
+OTHER_TORCH_UPDATE_TOL = 1e-3
 pytestmark = pytest.mark.usefixtures('one_thread')
 
 SFNET_R18 = osp.join(CFG, 'sfnet',
@@ -112,6 +121,33 @@ def _official_blur(monkeypatch):
     monkeypatch.setattr(module, 'conv_gauss', depthwise_conv_gauss)
 
 
+def _release(version):
+    """'2.13.0+cpu' -> (2, 13, 0)."""
+    return tuple(int(v) for v in re.findall(r'\d+', version.split('+')[0])[:3])
+
+
+def _tolerances(case, meta):
+    """(weight, update) bounds of ``case`` for this torch and the
+    fixture's (``meta['generator']`` names the torch it ran on)."""
+    made_on = re.search(r'torch (\S+),', meta['generator'])
+    assert made_on, meta['generator']
+    if _release(made_on.group(1)) == _release(torch.__version__):
+        return WEIGHT_TOL[case], UPDATE_TOL[case]
+    return (max(WEIGHT_TOL[case], OTHER_TORCH_WEIGHT_TOL),
+            max(UPDATE_TOL[case], OTHER_TORCH_UPDATE_TOL))
+
+
+def test_tolerances_follow_the_fixture_torch():
+    # the same release with another build tag is the same kernels' release
+    here = torch.__version__.split('+')[0] + '+cu999'
+    meta = {'generator': f'build(seed=0); torch {here}, CPU, float32'}
+    assert _tolerances('sfnet', meta) == (1e-5, 1e-5)
+    other = {'generator': 'build(seed=0); torch 1.0.0, CPU, float32'}
+    assert _tolerances('sfnet', other) == (1e-4, 1e-3)
+    assert _tolerances('sfnet_dsn', other) == (1e-4, 1e-2)
+    assert _release('2.1.2+cu121') == (2, 1, 2)
+
+
 def _load(name):
     return torch.load(
         osp.join(GOLDEN, f'{name}_golden.pth'),
@@ -140,10 +176,12 @@ def test_train_step_parity(case, monkeypatch):
     for term, rel in diffs.items():
         assert max(rel) <= LOSS_TOL, (term, rel)
     res = compare_sketch(gold['sketch'], before, model.state_dict())
-    print(f'{case} weights after {len(batches)} steps: {res}')
-    assert res['weight_rel'] <= WEIGHT_TOL[case], res
-    assert res['stats_rel'] <= UPDATE_TOL[case], res
-    assert res['update_rel'] <= UPDATE_TOL[case], res
+    weight_tol, update_tol = _tolerances(case, golden['meta'])
+    print(f'{case} weights after {len(batches)} steps: {res} '
+          f'(bounds {weight_tol:g} / {update_tol:g}, torch {torch.__version__})')
+    assert res['weight_rel'] <= weight_tol, res
+    assert res['stats_rel'] <= update_tol, res
+    assert res['update_rel'] <= update_tol, res
     # the steps moved the weights: the check is not on a frozen model
     moved = [k for k, v in gold['sketch'].items() if v['delta_norm'] > 1e-6]
     assert len(moved) > len(gold['sketch']) // 2
