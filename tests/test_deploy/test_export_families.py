@@ -96,13 +96,11 @@ FAMILIES = {
 }
 # (family, backend, size) -> why the fp32 logits differ by more than ATOL
 # (measured, not understood yet); the test asserts that they still do (a
-# strict xfail), so a fix shows up.
-DEVIATES = {
-    ('pfnet_r18', 'openvino', ODD_SIZE):
-    'OpenVINO fp32 computes the PointFlow fine-grid index '
-    'trunc(x * r + y * r * W) one pixel off when the stride ratio r = H / h '
-    'is not an integer (an odd input size; ONNX Runtime matches eager)',
-}
+# strict xfail), so a fix shows up. Empty now: PFNet on OpenVINO at the odd
+# size was 4.4e-2 off until the stride ratio of its fine-grid index came
+# from an exactly rounded quotient while exporting
+# (point_flow_ops.float32_quotient: OpenVINO's float division is not).
+DEVIATES = {}
 # The suite's time budget: every family exports statically; the dynamic
 # export (25-60 s of CPU each) runs by default for the families whose own
 # code depends on the input size -- SFNet's flow warp, PFNet's and

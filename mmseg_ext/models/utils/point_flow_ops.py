@@ -117,10 +117,14 @@ def coarse_to_fine_indices(indices: Tensor, coarse_size: Tuple[int, int],
     height, width = fine_size
     # r and W as float32 tensors, the values the Python scalars take in
     # float32 arithmetic (see topk_grid_points)
-    ratio = _float32(height, indices) / _float32(h, indices)
+    if is_exporting():
+        ratio = float32_quotient(height, h, indices)
+    else:
+        ratio = _float32(height, indices) / _float32(h, indices)
     rows, cols = divmod_indices(indices, w)
-    fine = (cols.to(torch.float) * ratio +
-            rows.to(torch.float) * ratio * _float32(width, indices)).long()
+    col_part = cols.to(torch.float) * ratio
+    row_part = rows.to(torch.float) * ratio * _float32(width, indices)
+    fine = (col_part + row_part).long()
     if is_exporting():
         # A runtime may lower the float arithmetic above (OpenVINO's bf16
         # hint does: 896x896 PFNet then scattered out of range). For an
@@ -133,7 +137,64 @@ def coarse_to_fine_indices(indices: Tensor, coarse_size: Tuple[int, int],
         step = torch.div(fine_h, coarse_h, rounding_mode='floor')
         exact = cols * step + rows * step * fine_w
         fine = torch.where(step * coarse_h == fine_h, exact, fine)
+        # a runtime that lowers the float form (bf16) must still index the
+        # fine map; in float32 the indices are in range already
+        fine = fine.clamp(0, height * width - 1)
     return fine
+
+
+# OpenVINO 2025's CPU plugin divides float32 as a multiplication by the
+# reciprocal (measured: 25 % of the quotients a / b, 1 <= a < 600,
+# 1 <= b <= 300, differ by an ulp from IEEE division; 209715200 // 13 gave
+# 16131939). Multiplication, addition and small integers are exact there.
+_MANTISSA_BITS = 23
+_MAX_EXPONENT = 12
+
+
+def float32_quotient(num, den, like: Tensor) -> Tensor:
+    """``num / den`` rounded to float32 as IEEE division does, from
+    integer arithmetic on small values only.
+
+    Used while exporting in place of a float division of two (symbolic)
+    sizes, so that a runtime whose division is not correctly rounded
+    (OpenVINO's CPU plugin) still gets the official ratio bit for bit:
+    binary long division, one quotient bit per step on remainders below
+    ``2 * den``, then round half to even.
+
+    Args:
+        num (int | SymInt): Numerator, ``den <= num < den * 2**12``.
+        den (int | SymInt): Denominator, ``1 <= den < 2**22``.
+        like (Tensor): Gives the device.
+
+    Returns:
+        Tensor: 0-dim float32, equal to ``float32(num) / float32(den)``.
+    """
+
+    def full(value):
+        return torch.full((), value, dtype=torch.long, device=like.device)
+
+    num, den = full(num), full(den)
+    quotient = torch.div(num, den, rounding_mode='floor')
+    rem = num - quotient * den
+    # exponent of the leading quotient bit, 0 .. _MAX_EXPONENT - 1
+    exponent = torch.zeros_like(quotient)
+    for j in range(1, _MAX_EXPONENT):
+        exponent = exponent + (quotient >= 2**j).long()
+    frac_bits = _MANTISSA_BITS - exponent
+    for i in range(_MANTISSA_BITS):
+        rem2 = rem * 2
+        bit = (rem2 >= den).long()
+        active = frac_bits > i
+        quotient = torch.where(active, quotient * 2 + bit, quotient)
+        rem = torch.where(active, rem2 - bit * den, rem)
+    odd = quotient - torch.div(quotient, 2, rounding_mode='floor') * 2
+    up = (rem * 2 > den) | ((rem * 2 == den) & (odd == 1))
+    mantissa = (quotient + up.long()).to(torch.float)
+    scale = torch.zeros((), dtype=torch.float, device=like.device)
+    for j in range(_MAX_EXPONENT):
+        scale = scale + (exponent == j).to(torch.float) * 2.0**(
+            j - _MANTISSA_BITS)
+    return mantissa * scale
 
 
 def point_affinity_fuse(coarse_points: Tensor, fine_points: Tensor) -> Tensor:
