@@ -53,13 +53,16 @@ LOSS_TOL = 1e-5  # relative, per step and term
 WEIGHT_TOL = {'sfnet': 1e-5, 'sfnet_dsn': 1e-4, 'pfnet': 1e-5, 'isdnet': 1e-5}
 UPDATE_TOL = {'sfnet': 1e-5, 'sfnet_dsn': 1e-2, 'pfnet': 1e-5, 'isdnet': 1e-5}
 # The fixtures were made on one torch release (their meta says which). On
-# another release the CPU kernels round differently, and train-mode BN
-# amplifies that over the 3 steps: torch 2.1.2 against the torch-2.13
-# fixture, SFNet-R18 losses 1.1e-6, weights 2.05e-5, BN statistics 2.7e-4
-# (measured on the `oldest` stack profile). There the bounds below hold;
-# the losses keep LOSS_TOL on every release.
-OTHER_TORCH_WEIGHT_TOL = 1e-4
-OTHER_TORCH_UPDATE_TOL = 1e-3
+# another release the CPU kernels round differently and train-mode BN
+# amplifies that step after step (most over PPM's 1x1 bin, BN over one value
+# per image): the first step's losses stay exact, the later ones and the
+# weights drift. Measured, torch 2.1.2 (the `oldest` stack profile) against
+# the torch-2.13 fixtures: step-1 losses 0.0 in every family; steps 2-3 up
+# to 7.3e-4 (ISDNet's affinity term at step 3); weights 2.5e-5 (SFNet),
+# 1.4e-3 (ISDNet), 8.4e-3 (PFNet, its PPM 1x1-bin conv); BN statistics
+# <= 1.0e-3; updates 2.6e-3 (SFNet) to 0.18 (PFNet, the same conv). There
+# the check is that training follows the same trajectory, within:
+OTHER_TORCH_TOL = {'later_loss': 2e-3, 'weight': 2e-2, 'update': 0.25}
 pytestmark = pytest.mark.usefixtures('one_thread')
 
 SFNET_R18 = osp.join(CFG, 'sfnet',
@@ -127,24 +130,32 @@ def _release(version):
 
 
 def _tolerances(case, meta):
-    """(weight, update) bounds of ``case`` for this torch and the
-    fixture's (``meta['generator']`` names the torch it ran on)."""
+    """Bounds of ``case`` for this torch and the fixture's
+    (``meta['generator']`` names the torch it ran on): a dict of
+    ``first_loss`` (step 1, every term), ``later_loss`` (steps 2..K),
+    ``weight`` and ``update``."""
     made_on = re.search(r'torch (\S+),', meta['generator'])
     assert made_on, meta['generator']
+    same = {
+        'first_loss': LOSS_TOL,
+        'later_loss': LOSS_TOL,
+        'weight': WEIGHT_TOL[case],
+        'update': UPDATE_TOL[case]
+    }
     if _release(made_on.group(1)) == _release(torch.__version__):
-        return WEIGHT_TOL[case], UPDATE_TOL[case]
-    return (max(WEIGHT_TOL[case], OTHER_TORCH_WEIGHT_TOL),
-            max(UPDATE_TOL[case], OTHER_TORCH_UPDATE_TOL))
+        return same
+    return {k: max(v, OTHER_TORCH_TOL.get(k, v)) for k, v in same.items()}
 
 
 def test_tolerances_follow_the_fixture_torch():
-    # the same release with another build tag is the same kernels' release
+    # the same release with another build tag has the same kernels
     here = torch.__version__.split('+')[0] + '+cu999'
     meta = {'generator': f'build(seed=0); torch {here}, CPU, float32'}
-    assert _tolerances('sfnet', meta) == (1e-5, 1e-5)
+    assert _tolerances('sfnet', meta) == dict(
+        first_loss=1e-5, later_loss=1e-5, weight=1e-5, update=1e-5)
     other = {'generator': 'build(seed=0); torch 1.0.0, CPU, float32'}
-    assert _tolerances('sfnet', other) == (1e-4, 1e-3)
-    assert _tolerances('sfnet_dsn', other) == (1e-4, 1e-2)
+    assert _tolerances('sfnet', other) == dict(
+        first_loss=1e-5, later_loss=2e-3, weight=2e-2, update=0.25)
     assert _release('2.1.2+cu121') == (2, 1, 2)
 
 
@@ -173,15 +184,16 @@ def test_train_step_parity(case, monkeypatch):
         print(f'{case} {term}: ours {[round(o[pairs[term]], 6) for o in ours]}'
               f' official {[round(g[term], 6) for g in gold["steps"]]} '
               f'rel {max(rel):.2e}')
+    tol = _tolerances(case, golden['meta'])
+    print(f'{case} bounds on torch {torch.__version__}: {tol}')
     for term, rel in diffs.items():
-        assert max(rel) <= LOSS_TOL, (term, rel)
+        assert rel[0] <= tol['first_loss'], (term, rel)
+        assert max(rel) <= tol['later_loss'], (term, rel)
     res = compare_sketch(gold['sketch'], before, model.state_dict())
-    weight_tol, update_tol = _tolerances(case, golden['meta'])
-    print(f'{case} weights after {len(batches)} steps: {res} '
-          f'(bounds {weight_tol:g} / {update_tol:g}, torch {torch.__version__})')
-    assert res['weight_rel'] <= weight_tol, res
-    assert res['stats_rel'] <= update_tol, res
-    assert res['update_rel'] <= update_tol, res
+    print(f'{case} weights after {len(batches)} steps: {res}')
+    assert res['weight_rel'] <= tol['weight'], res
+    assert res['stats_rel'] <= tol['update'], res
+    assert res['update_rel'] <= tol['update'], res
     # the steps moved the weights: the check is not on a frozen model
     moved = [k for k, v in gold['sketch'].items() if v['delta_norm'] > 1e-6]
     assert len(moved) > len(gold['sketch']) // 2
