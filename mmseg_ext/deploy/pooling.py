@@ -38,10 +38,10 @@ def window_mask(length, bins: int, like: Tensor) -> Tensor:
     pos = torch.arange(length, device=like.device)
     cell = torch.arange(bins, device=like.device)
     # the end ceil((i + 1) * L / o) as the floor division of a non-negative
-    # number: OpenVINO's CPU plugin floor-divided the negative form
-    # -(-(i + 1) * L // o) one too low at exact multiples (-14 // 14 gave
-    # -2: PFNet's max-pool windows on a 7x9 map one cell too wide at
-    # 97x129)
+    # number: with the negative form -(-(i + 1) * L // o), OpenVINO
+    # 2026.4.1's CPU plugin gave PFNet's max-pool windows on a 7x9 map a
+    # cell too wide (its 97x129 dynamic export; measured in that graph
+    # only, a small graph of the same ops came out right)
     start = torch.div(cell * length, bins, rounding_mode='floor')
     end = torch.div(
         (cell + 1) * length + bins - 1, bins, rounding_mode='floor')

@@ -143,7 +143,7 @@ def coarse_to_fine_indices(indices: Tensor, coarse_size: Tuple[int, int],
     return fine
 
 
-# OpenVINO 2025's CPU plugin divides float32 as a multiplication by the
+# OpenVINO 2026.4.1's CPU plugin divides float32 as a multiplication by the
 # reciprocal (measured: 25 % of the quotients a / b, 1 <= a < 600,
 # 1 <= b <= 300, differ by an ulp from IEEE division; 209715200 // 13 gave
 # 16131939). Multiplication, addition and small integers are exact there.
