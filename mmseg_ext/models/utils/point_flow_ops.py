@@ -148,22 +148,33 @@ def coarse_to_fine_indices(indices: Tensor, coarse_size: Tuple[int, int],
 # 1 <= b <= 300, differ by an ulp from IEEE division; 209715200 // 13 gave
 # 16131939). Multiplication, addition and small integers are exact there.
 _MANTISSA_BITS = 23
-_MAX_EXPONENT = 12
+_HALF = 12  # the quotient's 24 bits come in two integer divisions of 12
+
+
+def _exact_divmod(a: Tensor, b: Tensor) -> Tuple[Tensor, Tensor]:
+    """``(a // b, a % b)`` for 0 <= a < 2**24, b >= 1, exact where the
+    runtime's integer division is within 2 of the true quotient."""
+    q = torch.div(a, b, rounding_mode='floor')
+    for _ in range(2):
+        r = a - q * b
+        q = q + (r >= b).long() - (r < 0).long()
+    return q, a - q * b
 
 
 def float32_quotient(num, den, like: Tensor) -> Tensor:
     """``num / den`` rounded to float32 as IEEE division does, from
-    integer arithmetic on small values only.
+    integer arithmetic on values below 2**24 only.
 
     Used while exporting in place of a float division of two (symbolic)
     sizes, so that a runtime whose division is not correctly rounded
-    (OpenVINO's CPU plugin) still gets the official ratio bit for bit:
-    binary long division, one quotient bit per step on remainders below
-    ``2 * den``, then round half to even.
+    (OpenVINO's CPU plugin) still gets the official ratio bit for bit: the
+    24-bit quotient ``floor(num * 2**(23 - e) / den)`` (``e`` the exponent
+    of ``num / den``) from two integer divisions, each corrected by its
+    remainder, then rounded half to even and scaled by a power of two.
 
     Args:
         num (int | SymInt): Numerator, ``den <= num < den * 2**12``.
-        den (int | SymInt): Denominator, ``1 <= den < 2**22``.
+        den (int | SymInt): Denominator, ``1 <= den < 2**12``.
         like (Tensor): Gives the device.
 
     Returns:
@@ -174,27 +185,20 @@ def float32_quotient(num, den, like: Tensor) -> Tensor:
         return torch.full((), value, dtype=torch.long, device=like.device)
 
     num, den = full(num), full(den)
-    quotient = torch.div(num, den, rounding_mode='floor')
-    rem = num - quotient * den
-    # exponent of the leading quotient bit, 0 .. _MAX_EXPONENT - 1
-    exponent = torch.zeros_like(quotient)
-    for j in range(1, _MAX_EXPONENT):
-        exponent = exponent + (quotient >= 2**j).long()
-    frac_bits = _MANTISSA_BITS - exponent
-    for i in range(_MANTISSA_BITS):
-        rem2 = rem * 2
-        bit = (rem2 >= den).long()
-        active = frac_bits > i
-        quotient = torch.where(active, quotient * 2 + bit, quotient)
-        rem = torch.where(active, rem2 - bit * den, rem)
+    # shift = 2**(11 - e), e = floor(log2(num / den)) in 0 .. 11: each
+    # num >= den * 2**j (j <= e) takes 2**(11 - j) off 2**11
+    shift = torch.full_like(num, 2**(_HALF - 1))
+    for j in range(1, _HALF):
+        shift = shift - (num >= den * 2**j).long() * 2**(_HALF - 1 - j)
+    # num * 2**(23 - e) / den = (num * shift) * 2**12 / den, in two halves
+    high, rem = _exact_divmod(num * shift, den)
+    low, rem = _exact_divmod(rem * 2**_HALF, den)
+    quotient = high * 2**_HALF + low
     odd = quotient - torch.div(quotient, 2, rounding_mode='floor') * 2
     up = (rem * 2 > den) | ((rem * 2 == den) & (odd == 1))
     mantissa = (quotient + up.long()).to(torch.float)
-    scale = torch.zeros((), dtype=torch.float, device=like.device)
-    for j in range(_MAX_EXPONENT):
-        scale = scale + (exponent == j).to(torch.float) * 2.0**(
-            j - _MANTISSA_BITS)
-    return mantissa * scale
+    # / 2**(23 - e): a power of two, exact in any division
+    return mantissa / (shift * 2**_HALF).to(torch.float)
 
 
 def point_affinity_fuse(coarse_points: Tensor, fine_points: Tensor) -> Tensor:
