@@ -76,11 +76,12 @@ def test_float32_quotient_rounds_as_ieee_division():
     assert torch.equal(got, num / den)
 
 
-@needs_onnx_export
-@pytest.mark.parametrize('backend', ['onnxruntime', 'openvino'])
-def test_index_arithmetic_exact_after_export(tmp_path, backend):
+@pytest.fixture(scope='module')
+def indices_onnx(tmp_path_factory):
+    """The index graph exported dynamic (from a 16x32 example), once."""
     model = _TwoInputs(_Indices()).eval()
     example = torch.zeros(1, 3, 16, 32)
+    path = str(tmp_path_factory.mktemp('indices') / 'indices.onnx')
     auto = torch.export.Dim.AUTO
     with torch.no_grad(), export_patches():
         program = torch.export.export(
@@ -92,12 +93,19 @@ def test_index_arithmetic_exact_after_export(tmp_path, backend):
             strict=False)
         torch.onnx.export(
             program, (example, ),
-            str(tmp_path / 'indices.onnx'),
+            path,
             input_names=[INPUT_NAME],
             output_names=[OUTPUT_NAME],
             opset_version=18,
             dynamo=True)
-    runner = BackendModel(str(tmp_path / 'indices.onnx'), backend, 'fp32')
+    return model, path
+
+
+@needs_onnx_export
+@pytest.mark.parametrize('backend', ['onnxruntime', 'openvino'])
+def test_index_arithmetic_exact_after_export(indices_onnx, backend):
+    model, path = indices_onnx
+    runner = BackendModel(path, backend, 'fp32')
     for height, width, h, w in SIZES:
         fine = torch.randn(1, 3, height, width)
         assert fine[:, :, ::2, ::2].shape[-2:] == (h, w)
