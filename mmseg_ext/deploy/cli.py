@@ -168,7 +168,8 @@ def deploy(deploy_cfg: str,
 
 def second_shape(shape: Sequence[int]) -> Tuple[int, int]:
     """The size a dynamic export is checked at besides its example:
-    (H + 33, W + 17), a multiple of no stride above 1."""
+    (H + 33, W + 17), odd for the even sizes deploy configs export at, so
+    no stride divides it."""
     return int(shape[0]) + 33, int(shape[1]) + 17
 
 

@@ -33,11 +33,13 @@ BINS = 14
 
 
 class _Indices(torch.nn.Module):
-    """(fine, coarse) maps -> the int64 indices the export computes from
-    their sizes (and the coarse map's adaptive max-pool argmax), as one
-    float32 row (values < 2**24, exact)."""
+    """An (N, 3, H, W) input (what BackendModel feeds) -> the int64 indices
+    the export computes from its size and its strided half's (the coarse
+    map, rounded up as ResNet's strided convs give), with that half's
+    adaptive max-pool argmax, as one float32 row (values < 2**24, exact)."""
 
-    def forward(self, fine, coarse):
+    def forward(self, x):
+        fine, coarse = x[:, :1], x[:, :1, ::2, ::2]
         h, w = coarse.shape[-2:]
         height, width = fine.shape[-2:]
         idx = torch.arange(h * w).view(1, -1)
@@ -47,20 +49,7 @@ class _Indices(torch.nn.Module):
             pooling.window_mask(w, BINS, fine).flatten()[None].long(),
             pooling.adaptive_max_pool2d(coarse, BINS, True)[1].flatten(1),
         ]
-        return torch.cat(parts, dim=1).to(torch.float)
-
-
-class _TwoInputs(torch.nn.Module):
-
-    def __init__(self, module):
-        super().__init__()
-        self.module = module
-
-    def forward(self, x):
-        # BackendModel feeds one (N, 3, H, W) tensor: the fine map; the
-        # coarse one is its half, rounded up, as ResNet's strided convs give
-        coarse = x[:, :1, ::2, ::2]
-        return self.module(x[:, :1], coarse)[:, None, None]
+        return torch.cat(parts, dim=1).to(torch.float)[:, None, None]
 
 
 def test_float32_quotient_rounds_as_ieee_division():
@@ -79,7 +68,7 @@ def test_float32_quotient_rounds_as_ieee_division():
 @pytest.fixture(scope='module')
 def indices_onnx(tmp_path_factory):
     """The index graph exported dynamic (from a 16x32 example), once."""
-    model = _TwoInputs(_Indices()).eval()
+    model = _Indices().eval()
     example = torch.zeros(1, 3, 16, 32)
     path = str(tmp_path_factory.mktemp('indices') / 'indices.onnx')
     auto = torch.export.Dim.AUTO

@@ -101,9 +101,11 @@ def coarse_to_fine_indices(indices: Tensor, coarse_size: Tuple[int, int],
     float32. For an integer ratio that is the **top-left** pixel of the cell's
     r x r block; for a non-integer ratio the truncation of the *sum* can land
     a few pixels right of ``(trunc(x * r), trunc(y * r))`` (kept: the
-    official checkpoints were trained with it). While exporting, an integer
-    ratio takes the same index from int64 arithmetic instead (a runtime may
-    run the float form in bf16); eager results are unchanged.
+    official checkpoints were trained with it). While exporting, ``r`` comes
+    from :func:`float32_quotient` (the same bits on runtimes whose division
+    is not correctly rounded) and an integer ratio takes the index from
+    int64 arithmetic (a runtime may run the float form in bf16); eager
+    results are unchanged.
 
     Args:
         indices (Tensor): int64 flat indices into ``h * w``, any shape.
@@ -137,9 +139,6 @@ def coarse_to_fine_indices(indices: Tensor, coarse_size: Tuple[int, int],
         step = torch.div(fine_h, coarse_h, rounding_mode='floor')
         exact = cols * step + rows * step * fine_w
         fine = torch.where(step * coarse_h == fine_h, exact, fine)
-        # a runtime that lowers the float form (bf16) must still index the
-        # fine map; in float32 the indices are in range already
-        fine = fine.clamp(0, height * width - 1)
     return fine
 
 
