@@ -9,10 +9,10 @@ P0003_127_1023_251_1147; ``train_resized`` / ``val_resized`` are the official
 ``joint_transforms.Resize(896)`` of the whole-kept P0005 / P0004 (pixel
 hashes) and, for P0005, ``get_boundary`` of the resized label.
 
-Regenerate the golden file (:mod:`mmseg_ext.testing.golden.pfnet_isaid_data`)
+Regenerate the golden file (:mod:`tools.fidelity.golden.pfnet_isaid_data`)
 with::
 
-    PYTHONPATH=/path/to/PFSegNets python tools/misc/make_golden.py \\
+    PYTHONPATH=/path/to/PFSegNets python -m tools.misc.make_golden \\
         pfnet_isaid_data --out tests/data/pfnet_isaid_data_golden.pth
 """
 import hashlib

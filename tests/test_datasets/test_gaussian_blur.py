@@ -7,10 +7,10 @@ with scikit-image 0.26 where ``multichannel=True`` is spelled
 ``channel_axis=-1``) on a 64x64 RGB crop of the val patch
 P0003_0_896_0_896, for three sigmas.
 
-Regenerate the golden file (:mod:`mmseg_ext.testing.golden.pfnet_isaid_data`)
+Regenerate the golden file (:mod:`tools.fidelity.golden.pfnet_isaid_data`)
 with::
 
-    PYTHONPATH=/path/to/PFSegNets python tools/misc/make_golden.py \\
+    PYTHONPATH=/path/to/PFSegNets python -m tools.misc.make_golden \\
         pfnet_isaid_data --out tests/data/pfnet_isaid_data_golden.pth
 """
 import os.path as osp

@@ -6,10 +6,10 @@ The golden file holds, for every output the official PFNet preparation
 --overlap_area 384`` then ``tools/convert_iSAID_mask2graymask.py``) wrote from
 the same sample, its name and the SHA-256 of its decoded pixels.
 
-Regenerate the golden file (:mod:`mmseg_ext.testing.golden.pfnet_isaid_data`)
+Regenerate the golden file (:mod:`tools.fidelity.golden.pfnet_isaid_data`)
 with::
 
-    PYTHONPATH=/path/to/PFSegNets python tools/misc/make_golden.py \\
+    PYTHONPATH=/path/to/PFSegNets python -m tools.misc.make_golden \\
         pfnet_isaid_data --out tests/data/pfnet_isaid_data_golden.pth
 """
 import hashlib

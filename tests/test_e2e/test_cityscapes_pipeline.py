@@ -11,7 +11,6 @@ the refusals call the same entry points in the test process
 import copy
 import os
 import os.path as osp
-import runpy
 import shutil
 import subprocess
 import sys
@@ -23,12 +22,12 @@ import torch
 from conftest import REPO, clean_env, run_command
 from PIL import Image
 
-from mmseg_ext.jobs import check_work_dirs
-from mmseg_ext.jobs.cityscapes import (cityscapes_test_options,
+from tools.main_job import check_work_dirs
+from tools.main_job.cityscapes import (cityscapes_test_options,
                                        cityscapes_train_options)
-from mmseg_ext.jobs.options import load_config, transform_option
-from mmseg_ext.jobs.outputs import read_losses, read_metric
-from mmseg_ext.jobs.sfnet import R18, R18_TEST
+from tools.main_job.options import load_config, transform_option
+from tools.main_job.outputs import read_losses, read_metric
+from tools.main_job.sfnet import R18, R18_TEST
 from mmseg_ext.utils.checkpoint import TORCH_LOADS_WEIGHTS_ONLY
 
 ITERS = 20
@@ -230,7 +229,7 @@ def test_main_job_never_deletes_earlier_results(tmp_path, capsys):
     earlier = tmp_path / 'sfnet' / 'train'
     earlier.mkdir(parents=True)
     (earlier / 'iter_40.pth').write_bytes(b'ckpt')
-    main = runpy.run_path(osp.join(REPO, 'tools', 'main_job.py'))['main']
+    from tools.main_job.__main__ import main
     with pytest.raises(SystemExit) as exit_info:
         main(['--jobs', 'sfnet', '--work-dir', str(tmp_path)])
     assert exit_info.value.code == 2

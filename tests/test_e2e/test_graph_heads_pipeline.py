@@ -1,7 +1,7 @@
 """GloRe and GINet through ``mim train mmseg`` on the real Cityscapes sample.
 
 A few CPU iterations of each published Cityscapes config, with the
-main-job stage's shrunken pipeline (:mod:`mmseg_ext.jobs.cityscapes`
+main-job stage's shrunken pipeline (:mod:`tools.main_job.cityscapes`
 options, 64x128 crops)
 and, to stay within the test budget, a ResNet-18-D8 backbone with narrower
 heads: the heads, the JPU neck, the SC loss, the class-embedding file
@@ -9,7 +9,7 @@ resolved from the config and the validation (predict) pass all run as the
 users' command runs them. The Cityscapes GINet configs train without the
 SC loss (PaddleSeg's Cityscapes recipe); GINet runs through the child
 config its README gives to add it, so the SC path is trained here too.
-The R-50 runs are the main-job stage (:mod:`mmseg_ext.jobs.graph_heads`).
+The R-50 runs are the main-job stage (:mod:`tools.main_job.graph_heads`).
 
 The commands run in the test process (:mod:`inprocess`: the same entry
 points and arguments, without 8 s of start-up per command); the
@@ -25,10 +25,10 @@ import pytest
 import torch
 from conftest import REPO
 
-from mmseg_ext.jobs import graph_heads as job
-from mmseg_ext.jobs.cityscapes import cityscapes_train_options
-from mmseg_ext.jobs.options import load_config
-from mmseg_ext.jobs.outputs import read_losses
+from tools.main_job import graph_heads as job
+from tools.main_job.cityscapes import cityscapes_train_options
+from tools.main_job.options import load_config
+from tools.main_job.outputs import read_losses
 
 ITERS = 3
 CROP = (64, 128)

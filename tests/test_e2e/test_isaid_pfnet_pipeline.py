@@ -17,9 +17,9 @@ import inprocess
 import pytest
 from conftest import REPO
 
-from mmseg_ext.jobs import pfnet
-from mmseg_ext.jobs.options import load_config
-from mmseg_ext.jobs.outputs import read_metric
+from tools.main_job import pfnet
+from tools.main_job.options import load_config
+from tools.main_job.outputs import read_metric
 
 ITERS = 4
 CFG = load_config(osp.join(REPO, pfnet.R50))

@@ -2,7 +2,7 @@
 
 The converter lays the sample out as users do, ``mim train mmseg
 <ISDNet DeepGlobe config>`` trains from scratch for a few iterations on 128 px
-crops (the main-job stage's options, :mod:`mmseg_ext.jobs.isdnet`), and
+crops (the main-job stage's options, :mod:`tools.main_job.isdnet`), and
 ``mim test mmseg_ext`` evaluates the checkpoint on the whole tile.
 
 The commands run in the test process (:mod:`inprocess`: the same entry
@@ -18,9 +18,9 @@ import pytest
 import torch
 from conftest import REPO
 
-from mmseg_ext.jobs import isdnet as job
-from mmseg_ext.jobs.options import load_config
-from mmseg_ext.jobs.outputs import (nanmean, read_class_iou, read_losses,
+from tools.main_job import isdnet as job
+from tools.main_job.options import load_config
+from tools.main_job.outputs import (nanmean, read_class_iou, read_losses,
                                     read_metric)
 
 ITERS = 16

@@ -2,7 +2,7 @@
 commands on the real Cityscapes sample: ``mim train mmseg`` for a few CPU
 iterations, ``mim test mmseg_ext`` (IoUMetric), and ``--format-only`` with
 the Cityscapes test-server config. The loss-falls check of the longer run is
-the main job's (:mod:`mmseg_ext.jobs.pointrend`); this keeps under a
+the main job's (:mod:`tools.main_job.pointrend`); this keeps under a
 minute.
 
 The commands run in the test process (:mod:`inprocess`: the same entry
@@ -18,10 +18,10 @@ import pytest
 from conftest import REPO
 from PIL import Image
 
-from mmseg_ext.jobs import pointrend
-from mmseg_ext.jobs.cityscapes import cityscapes_test_options
-from mmseg_ext.jobs.options import load_config
-from mmseg_ext.jobs.outputs import read_losses, read_metric
+from tools.main_job import pointrend
+from tools.main_job.cityscapes import cityscapes_test_options
+from tools.main_job.options import load_config
+from tools.main_job.outputs import read_losses, read_metric
 
 ITERS = 2
 CROP = (64, 128)

@@ -11,10 +11,10 @@ N(0, 0.1^2) and the blocker BN's running statistics randomised:
 * ``unit_normalize``: ``GloRe_Unit_2D(32, 8, normalize=True)``;
 * ``unit_wide``: ``GloRe_Unit_2D(64, 16)`` on (1, 64, 9, 11).
 
-:mod:`mmseg_ext.testing.golden.glore` rebuilds it (tensor-equal) from a
+:mod:`tools.fidelity.golden.glore` rebuilds it (tensor-equal) from a
 checkout of the official repository::
 
-    PYTHONPATH=/path/to/GloRe python tools/misc/make_golden.py glore \\
+    PYTHONPATH=/path/to/GloRe python -m tools.misc.make_golden glore \\
         --out tests/data/glore_golden.pth
 
 The parity tests run with one thread, as the fixture was made: measured max

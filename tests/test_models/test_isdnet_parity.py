@@ -15,17 +15,17 @@
 * ``full``: the official ``EncoderDecoderRefine.encode_decode`` (nearest x4
   downsample, ResNet-18-V1c, ``RefineASPPHead``, ``ISDHead``, final resize).
 
-Weights are not stored: :func:`mmseg_ext.testing.golden.isdnet.det_fill`
+Weights are not stored: :func:`tools.fidelity.golden.isdnet.det_fill`
 regenerates them (RNG-free) in the official key order recorded in the
 fixture, BN statistics included; aliases (the official ``stdc_net.x*`` keys)
 share their ``features`` tensor. Our modules receive them through
 ``tools/model_converters/isdnet2mmseg.py``.
 
-:mod:`mmseg_ext.testing.golden.isdnet` rebuilds the fixture (tensor-equal)
+:mod:`tools.fidelity.golden.isdnet` rebuilds the fixture (tensor-equal)
 from a checkout of the official repository given in ``ISDNET_ROOT`` (not on
 ``PYTHONPATH``: its package is also named ``mmseg``)::
 
-    ISDNET_ROOT=/path/to/ISDNet python tools/misc/make_golden.py isdnet \\
+    ISDNET_ROOT=/path/to/ISDNet python -m tools.misc.make_golden isdnet \\
         --out tests/data/isdnet_golden.pth
 
 Measured: RAF, shallow net, ASPP and both extra losses 0.0; the pyramid and
@@ -43,7 +43,7 @@ from mmseg_ext.models import ckpt_convert as conv
 from mmseg_ext.models.backbones.stdc_shallow_net import STDCShallowNet
 from mmseg_ext.models.decode_heads.isd_head import ISDHead, RelationAwareFusion
 from mmseg_ext.models.utils.laplacian_pyramid import laplacian_pyramid
-from mmseg_ext.testing.golden.isdnet import official_state_dict
+from tools.fidelity.golden.isdnet import official_state_dict
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 GOLDEN = osp.join(ROOT, 'tests', 'data', 'isdnet_golden.pth')

@@ -2,10 +2,10 @@
 
 ``tests/data/pfnet_golden.pth`` is made by the official code (commit
 e613a59, CPU float32, one thread, eval mode, random weights and random BN
-statistics) through :mod:`mmseg_ext.testing.golden.pfnet`; regenerate it
+statistics) through :mod:`tools.fidelity.golden.pfnet`; regenerate it
 with::
 
-    PYTHONPATH=/path/to/PFSegNets python tools/misc/make_golden.py pfnet \\
+    PYTHONPATH=/path/to/PFSegNets python -m tools.misc.make_golden pfnet \\
         --out tests/data/pfnet_golden.pth
 
 It holds, in the official key layout:

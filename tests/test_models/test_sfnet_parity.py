@@ -2,9 +2,9 @@
 
 ``tests/data/sfnet_golden.pth`` is made by the official code (commit
 ba475ba, CPU float32, one thread, eval mode) through
-:mod:`mmseg_ext.testing.golden.sfnet`; regenerate it with::
+:mod:`tools.fidelity.golden.sfnet`; regenerate it with::
 
-    PYTHONPATH=/path/to/SFSegNets python tools/misc/make_golden.py sfnet \\
+    PYTHONPATH=/path/to/SFSegNets python -m tools.misc.make_golden sfnet \\
         --out tests/data/sfnet_golden.pth
 
 It holds inputs, official state dicts (official key layout) and outputs of
@@ -16,7 +16,7 @@ It holds inputs, official state dicts (official key layout) and outputs of
   100x130 image at output stride 32;
 * ``full_r18_dsn``: the whole R-18 DSN ``AlignNetResNet`` whose weights are
   not stored but filled by ``det_fill`` (RNG-free) in key order
-  (:func:`~mmseg_ext.testing.golden.sfnet.official_r18_dsn_state_dict`), run
+  (:func:`~tools.fidelity.golden.sfnet.official_r18_dsn_state_dict`), run
   on a 65x97 image;
 * ``official_keys``: key -> shape of the official R-18 (DSN), R-50 and R-101
   models.
@@ -41,7 +41,7 @@ from mmseg.utils import register_all_modules
 from mmseg_ext.models import ckpt_convert as conv
 from mmseg_ext.models.decode_heads.sf_head import SFHead
 from mmseg_ext.models.necks.sf_neck import FAM, SFNeck
-from mmseg_ext.testing.golden.sfnet import official_r18_dsn_state_dict
+from tools.fidelity.golden.sfnet import official_r18_dsn_state_dict
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 GOLDEN = osp.join(ROOT, 'tests', 'data', 'sfnet_golden.pth')

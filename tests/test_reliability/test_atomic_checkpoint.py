@@ -22,7 +22,7 @@ import torch
 from conftest import REPO, clean_env
 from mmengine.config import Config
 
-from mmseg_ext.jobs.sfnet import R18
+from tools.main_job.sfnet import R18
 
 LIMIT = 1 << 20  # bytes; iter_1/iter_2 are ~10 kB, iter_3 over 4 MB
 

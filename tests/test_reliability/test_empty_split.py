@@ -6,8 +6,8 @@ import copy
 import pytest
 from mmseg.registry import DATASETS
 
-from mmseg_ext.jobs.options import load_config
-from mmseg_ext.jobs.sfnet import R18
+from tools.main_job.options import load_config
+from tools.main_job.sfnet import R18
 
 PC59 = ('configs/pspnet/'
         'pspnet_r101-d8-mg124_4xb4-25k_pascal-context-59-480x480.py')

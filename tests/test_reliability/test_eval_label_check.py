@@ -25,10 +25,10 @@ from torch import nn
 
 from mmseg_ext.engine import LabelCheckHook
 from mmseg_ext.engine.hooks.label_check_hook import model_label_space
-from mmseg_ext.jobs.cityscapes import (cityscapes_test_options,
+from tools.main_job.cityscapes import (cityscapes_test_options,
                                        cityscapes_train_options)
-from mmseg_ext.jobs.options import load_config
-from mmseg_ext.jobs.sfnet import R18
+from tools.main_job.options import load_config
+from tools.main_job.sfnet import R18
 
 PSPNET = 'configs/pspnet/pspnet_r101-d8-mg124_4xb2-30k_cityscapes-769x769.py'
 FRAME = 'frankfurt_000000_000294'

@@ -25,9 +25,9 @@ import pytest
 import torch
 from conftest import REPO, clean_env
 
-from mmseg_ext.jobs.cityscapes import cityscapes_train_options
-from mmseg_ext.jobs.options import load_config
-from mmseg_ext.jobs.sfnet import R18
+from tools.main_job.cityscapes import cityscapes_train_options
+from tools.main_job.options import load_config
+from tools.main_job.sfnet import R18
 
 ITERS, CKPT = 4, 2
 NOT_COMPARED = ('time', 'data_time', 'eta', 'memory')

@@ -17,9 +17,9 @@ import pytest
 from mmseg.registry import DATASETS
 from PIL import Image
 
-from mmseg_ext.jobs.cityscapes import cityscapes_train_options
-from mmseg_ext.jobs.options import load_config
-from mmseg_ext.jobs.sfnet import R18
+from tools.main_job.cityscapes import cityscapes_train_options
+from tools.main_job.options import load_config
+from tools.main_job.sfnet import R18
 
 FRAME = 'frankfurt_000000_000294'
 IMG_REL = f'leftImg8bit/val/frankfurt/{FRAME}_leftImg8bit.png'

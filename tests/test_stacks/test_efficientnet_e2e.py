@@ -17,10 +17,10 @@ import pytest
 import torch
 from conftest import REPO, run_command
 
-from mmseg_ext.jobs.cityscapes import (cityscapes_test_options,
+from tools.main_job.cityscapes import (cityscapes_test_options,
                                        cityscapes_train_options)
-from mmseg_ext.jobs.options import load_config, size
-from mmseg_ext.jobs.outputs import read_losses, read_metric
+from tools.main_job.options import load_config, size
+from tools.main_job.outputs import read_losses, read_metric
 
 try:
     import timm  # noqa: F401

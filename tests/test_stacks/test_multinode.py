@@ -17,10 +17,10 @@ import numpy as np
 import torch
 from conftest import REPO, clean_env
 
-from mmseg_ext.jobs.cityscapes import cityscapes_train_options
-from mmseg_ext.jobs.options import load_config
-from mmseg_ext.jobs.outputs import read_losses
-from mmseg_ext.jobs.sfnet import R18
+from tools.main_job.cityscapes import cityscapes_train_options
+from tools.main_job.options import load_config
+from tools.main_job.outputs import read_losses
+from tools.main_job.sfnet import R18
 
 ITERS = 2
 CROP = (64, 128)

@@ -1,4 +1,4 @@
-"""``tools/misc/make_golden.py`` and ``mmseg_ext.testing.golden`` without the
+"""``tools/misc/make_golden.py`` and ``tools.fidelity.golden`` without the
 official code: the builders import it only inside ``build()``, and say how to
 provide it; the shared helpers are deterministic and scoped to one build.
 
@@ -19,7 +19,7 @@ import torch
 import torch.nn as nn
 from conftest import REPO, clean_env
 
-from mmseg_ext.testing.golden import common
+from tools.fidelity.golden import common
 
 CLI = osp.join(REPO, 'tools', 'misc', 'make_golden.py')
 # builder -> (official repository, a top-level module its build() imports)
@@ -39,7 +39,7 @@ def _hide(monkeypatch, names):
 def test_builders_import_without_official_code():
     """In a fresh interpreter: importing every builder imports nothing of
     the official code (nor its stand-ins)."""
-    names = ', '.join(f'mmseg_ext.testing.golden.{n}' for n in BUILDERS)
+    names = ', '.join(f'tools.fidelity.golden.{n}' for n in BUILDERS)
     # what the package itself loads is the baseline: where timm imports,
     # mmseg's TIMMBackbone module brings torchvision with it
     code = ('import sys\n'
@@ -63,7 +63,7 @@ def test_builders_import_without_official_code():
         'torchvision', 'natsort', 'skimage'
     }, added
     for name in BUILDERS:
-        module = importlib.import_module(f'mmseg_ext.testing.golden.{name}')
+        module = importlib.import_module(f'tools.fidelity.golden.{name}')
         assert callable(module.build)
 
 
@@ -72,7 +72,7 @@ def test_build_without_official_code_says_how(name, monkeypatch, tmp_path,
                                               data_root):
     repo, top_level = BUILDERS[name]
     _hide(monkeypatch, top_level)
-    module = importlib.import_module(f'mmseg_ext.testing.golden.{name}')
+    module = importlib.import_module(f'tools.fidelity.golden.{name}')
     out = tmp_path / 'golden.pth'
     opts = dict(data_root=osp.join(data_root, 'isaid')) \
         if name == 'pfnet_isaid_data' else {}

@@ -2,20 +2,20 @@
 and weights.
 
 Each ``tests/data/golden/<family>_train_golden.pth`` is made by the official
-training step (:mod:`mmseg_ext.testing.golden` ``<family>_train``; rebuild
+training step (:mod:`tools.fidelity.golden` ``<family>_train``; rebuild
 with ``tools/misc/make_golden.py <family>_train``): the official network in
 train mode with BN, from RNG-free weights, K = 3 iterations of the official
 SGD (lr 0.01, momentum 0.9, weight decay 1e-4 on every parameter) with the
 official loss, dropout off. Ours loads the same weights through our
 converter and runs ``model.train_step`` with the optimizer wrapper of our
-config on the same batches (:mod:`mmseg_ext.testing.train_parity`). We
+config on the same batches (:mod:`tools.fidelity.train_parity`). We
 check, per step, the total loss and each term, and after the K steps the
 update ``w_K - w_0`` of every tensor (its norm and four projections) and
 every small tensor (BN weights, biases and running statistics) whole.
 
 ISDNet (the official ``EncoderDecoderRefine`` with its seven loss terms, SGD
 weight decay 5e-4 as its schedule; conv and linear weights from
-:func:`~mmseg_ext.testing.golden.isdnet_train.chirp_fill`) is checked with
+:func:`~tools.fidelity.golden.isdnet_train.chirp_fill`) is checked with
 the official Laplacian blur (depthwise ``conv2d``) in place of our separable
 one: the rest of the training step then gives the official bits (measured:
 every loss term 0.0, weights <= 1.8e-18 relative, at the float64 rounding of
@@ -34,10 +34,10 @@ import torch
 from mmengine.utils import digit_version
 
 from mmseg_ext.models import ckpt_convert as conv
-from mmseg_ext.testing.golden import isdnet_train, pfnet_train
-from mmseg_ext.testing.golden._train_step import (compare_sketch,
+from tools.fidelity.golden import isdnet_train, pfnet_train
+from tools.fidelity.golden._train_step import (compare_sketch,
                                                   det_state_dict, dropout_off_)
-from mmseg_ext.testing.train_parity import (build_model, depthwise_conv_gauss,
+from tools.fidelity.train_parity import (build_model, depthwise_conv_gauss,
                                             loss_rel_diff, train_steps)
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -199,7 +199,7 @@ def test_isdnet_first_step_losses_with_our_blur():
     """Our shipping ISDNet (separable blur): the first step's losses (train
     mode, before any update) equal the official ones, every term (measured:
     <= 2.3e-7 relative, the RAF-context CEs; the others 0.0)."""
-    from mmseg_ext.testing.train_parity import to_data
+    from tools.fidelity.train_parity import to_data
     golden = _load('isdnet_train')
     batch = golden['batches'][0]
     model, _ = build_model(ISDNET_R18, batch['img'].shape[-2:])
@@ -224,7 +224,7 @@ def test_glore_unit_train_step_parity():
     from mmengine.optim import build_optim_wrapper
 
     from mmseg_ext.models.decode_heads.glore_head import GloReUnit
-    from mmseg_ext.testing.golden.glore_train import NUM_IN, NUM_MID, unit_loss
+    from tools.fidelity.golden.glore_train import NUM_IN, NUM_MID, unit_loss
     gold = _load('glore_train')
     unit = GloReUnit(NUM_IN, NUM_MID)
     unit.load_state_dict(gold['state_dict'], strict=True)

@@ -1,6 +1,6 @@
 """The ISDNet and GloRe golden-fixture builders without the official code.
 
-The builders (``mmseg_ext.testing.golden.isdnet`` / ``.glore``) import the
+The builders (``tools.fidelity.golden.isdnet`` / ``.glore``) import the
 official code only inside ``build()``: the modules import without it, and
 ``build()`` then names the repository to clone and where to put it.
 """
@@ -11,8 +11,8 @@ import pytest
 import torch
 import torch.nn as nn
 
-from mmseg_ext.testing.golden import glore, isdnet
-from mmseg_ext.testing.golden._isdnet_official import official_isdnet
+from tools.fidelity.golden import glore, isdnet
+from tools.fidelity.golden._isdnet_official import official_isdnet
 
 
 def test_glore_build_names_the_repository_and_pythonpath(

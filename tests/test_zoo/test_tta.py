@@ -26,8 +26,8 @@ from PIL import Image
 
 from mmseg_ext.datasets.preparation import deepglobe, inria
 from mmseg_ext.datasets.preparation.isaid import conversion as isaid
-from mmseg_ext.jobs import isdnet as isdnet_job
-from mmseg_ext.jobs.outputs import read_metric
+from tools.main_job import isdnet as isdnet_job
+from tools.main_job.outputs import read_metric
 
 # no worker processes, the first image of the split only
 NO_WORKERS = [

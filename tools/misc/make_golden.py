@@ -1,25 +1,25 @@
 #!/usr/bin/env python
 """Rebuild a golden fixture of ``tests/data/`` from the official code.
 
-``NAME`` selects ``mmseg_ext.testing.golden.NAME`` (``sfnet``, ``pfnet``,
+``NAME`` selects ``tools.fidelity.golden.NAME`` (``sfnet``, ``pfnet``,
 ``pfnet_isaid_data``, ...), whose ``build(out_path, **opts)`` runs the
 official code of the model; put its checkout on ``PYTHONPATH`` (see the
 module's docstring for the repository, the commit and what else it needs)::
 
-    PYTHONPATH=/path/to/SFSegNets python tools/misc/make_golden.py sfnet \\
+    PYTHONPATH=/path/to/SFSegNets python -m tools.misc.make_golden sfnet \\
         --out tests/data/sfnet_golden.pth
-    PYTHONPATH=/path/to/PFSegNets python tools/misc/make_golden.py pfnet \\
+    PYTHONPATH=/path/to/PFSegNets python -m tools.misc.make_golden pfnet \\
         --out tests/data/pfnet_golden.pth
-    PYTHONPATH=/path/to/PFSegNets python tools/misc/make_golden.py \\
+    PYTHONPATH=/path/to/PFSegNets python -m tools.misc.make_golden \\
         pfnet_isaid_data --out tests/data/pfnet_isaid_data_golden.pth \\
         --opt data_root=data/isaid
 
 The training-step fixtures (``sfnet_train``, ...) go to
 ``tests/data/golden/``::
 
-    PYTHONPATH=/path/to/SFSegNets python tools/misc/make_golden.py \\
+    PYTHONPATH=/path/to/SFSegNets python -m tools.misc.make_golden \\
         sfnet_train --out tests/data/golden/sfnet_train_golden.pth
-    ISDNET_ROOT=/path/to/ISDNet python tools/misc/make_golden.py \\
+    ISDNET_ROOT=/path/to/ISDNet python -m tools.misc.make_golden \\
         isdnet_train --out tests/data/golden/isdnet_train_golden.pth
 
 (ISDNet's checkout goes in ``ISDNET_ROOT``, not on ``PYTHONPATH``: its
@@ -31,7 +31,7 @@ Exit status 1 with the reason on stderr if the official code is missing.
 import argparse
 import sys
 
-from mmseg_ext.testing.golden.common import build_golden
+from tools.fidelity.golden.common import build_golden
 
 
 def parse_args(argv=None):

@@ -12,7 +12,7 @@ stands for the head), trained :data:`~._train_step.K_STEPS` iterations of
 ``torch.optim.SGD`` (lr 0.01, momentum 0.9, weight decay 1e-4) on three
 (2, 64, 16, 16) inputs. Regenerate with::
 
-    PYTHONPATH=/path/to/GloRe python tools/misc/make_golden.py glore_train \\
+    PYTHONPATH=/path/to/GloRe python -m tools.misc.make_golden glore_train \\
         --out tests/data/golden/glore_train_golden.pth
 
 Stored: ``state_dict`` (initial, official layout = ours), ``readout``
@@ -69,7 +69,7 @@ def build(out_path: str, seed: int = SEED) -> None:
             meta=dict(
                 official_repo='facebookresearch/GloRe',
                 official_commit='9c6a734',
-                generator=f'mmseg_ext.testing.golden.glore_train.build('
+                generator=f'tools.fidelity.golden.glore_train.build('
                 f'seed={seed}); torch {torch.__version__}, CPU, float32, '
                 'one thread, train mode'),
             state_dict=init,

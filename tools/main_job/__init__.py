@@ -20,7 +20,7 @@ the repository root on the real samples linked under ``data/``
 - ``graph_heads``: GloRe and GINet R50 heads on Cityscapes
   (:mod:`.graph_heads`).
 
-``tools/main_job.py`` is the command line over :func:`run_jobs`.
+``python -m tools.main_job`` is the command line over :func:`run_jobs`.
 """
 import importlib
 import json

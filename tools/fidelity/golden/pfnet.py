@@ -8,7 +8,7 @@ Official code: https://github.com/lxtGH/PFSegNets, commit ``e613a59``
 Flowing Semantics Through Points for Aerial Image Segmentation", CVPR 2021,
 Sec. 3.2-3.4. Regenerate with::
 
-    PYTHONPATH=/path/to/PFSegNets python tools/misc/make_golden.py pfnet \\
+    PYTHONPATH=/path/to/PFSegNets python -m tools.misc.make_golden pfnet \\
         --out tests/data/pfnet_golden.pth
 
 The fixture (CPU, float32, eval mode, random weights and random BN

@@ -5,7 +5,7 @@ Official code: https://github.com/lxtGH/SFSegNets, commit ``ba475ba``
 ``loss.py:OhemCrossEntropy2dTensor`` / ``CriterionSFNet``, ``train.py``,
 ``optimizer.py``). Regenerate with::
 
-    PYTHONPATH=/path/to/SFSegNets python tools/misc/make_golden.py \\
+    PYTHONPATH=/path/to/SFSegNets python -m tools.misc.make_golden \\
         sfnet_train --out tests/data/golden/sfnet_train_golden.pth
 
 Two cases, both the whole R-18 network (19 classes) in train mode with BN
@@ -127,7 +127,7 @@ def build(out_path: str, seed: int = SEED) -> None:
                 meta=dict(
                     official_repo=REPO,
                     official_commit=COMMIT,
-                    generator='mmseg_ext.testing.golden.sfnet_train.build('
+                    generator='tools.fidelity.golden.sfnet_train.build('
                     f'seed={seed}); torch {torch.__version__}, CPU, '
                     'float32, one thread, train mode, dropout off',
                     sgd=dict(

@@ -9,7 +9,7 @@ the real iSAID sample (``data/isaid``: ``{train,val}/images/*.png`` and
 ``{train,val}/Semantic_masks/images/*_instance_color_RGB.png``). Regenerate
 with::
 
-    PYTHONPATH=/path/to/PFSegNets python tools/misc/make_golden.py \\
+    PYTHONPATH=/path/to/PFSegNets python -m tools.misc.make_golden \\
         pfnet_isaid_data --out tests/data/pfnet_isaid_data_golden.pth
 
 The official scripts need ``natsort``, the blur needs ``scikit-image``

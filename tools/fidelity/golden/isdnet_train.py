@@ -9,7 +9,7 @@ Official code: https://github.com/cedricgsh/ISDNet, commit ``7341335``
 ``losses/cross_entropy_loss.py:CrossEntropyLoss``; the schedule of
 ``configs/_base_/schedules/schedule_80k.py``). Regenerate with::
 
-    ISDNET_ROOT=/path/to/ISDNet python tools/misc/make_golden.py \\
+    ISDNET_ROOT=/path/to/ISDNet python -m tools.misc.make_golden \\
         isdnet_train --out tests/data/golden/isdnet_train_golden.pth
 
 The whole network of the official DeepGlobe config
@@ -188,7 +188,7 @@ def build(out_path: str, official_root: str = None, seed: int = SEED) -> None:
         meta=dict(
             official_repo=REPO,
             official_commit=COMMIT,
-            generator='mmseg_ext.testing.golden.isdnet_train.build('
+            generator='tools.fidelity.golden.isdnet_train.build('
             f'seed={seed}); torch {torch.__version__}, CPU, float32, one '
             'thread, train mode, dropout off',
             sgd=dict(

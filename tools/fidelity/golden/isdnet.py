@@ -41,7 +41,7 @@ Usage, with a checkout of https://github.com/cedricgsh/ISDNet (commit
 7341335); the checkout goes in ``ISDNET_ROOT``, not on ``PYTHONPATH``, because
 its package is also named ``mmseg``::
 
-    ISDNET_ROOT=/path/to/ISDNet python tools/misc/make_golden.py isdnet \\
+    ISDNET_ROOT=/path/to/ISDNet python -m tools.misc.make_golden isdnet \\
         --out tests/data/isdnet_golden.pth
 """
 import math

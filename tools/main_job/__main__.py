@@ -2,10 +2,10 @@
 
 Usage::
 
-    python tools/main_job.py [--data-root data] [--jobs sfnet,...]
+    python -m tools.main_job [--data-root data] [--jobs sfnet,...]
         [--work-dir work_dirs/main_job] [--overwrite]
 
-Each stage (:mod:`mmseg_ext.jobs`) writes under ``<work-dir>/<name>``; a
+Each stage (:mod:`tools.main_job`) writes under ``<work-dir>/<name>``; a
 summary of the measured figures (first/last loss, mIoU, FPS tables, ...) is
 printed at the end and saved as ``summary.json`` in ``--work-dir``. A stage
 whose folder already exists is refused unless ``--overwrite`` is given.
@@ -13,9 +13,9 @@ whose folder already exists is refused unless ``--overwrite`` is given.
 import argparse
 import os.path as osp
 
-from mmseg_ext.jobs import JOBS, format_summary, run_jobs
+from tools.main_job import JOBS, format_summary, run_jobs
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def main(argv=None) -> dict:

@@ -26,7 +26,7 @@ and the unit runs with one torch thread: two builds give tensor-equal files
 Usage, with a checkout of https://github.com/facebookresearch/GloRe (commit
 9c6a734) whose root is on ``PYTHONPATH``::
 
-    PYTHONPATH=/path/to/GloRe python tools/misc/make_golden.py glore \\
+    PYTHONPATH=/path/to/GloRe python -m tools.misc.make_golden glore \\
         --out tests/data/glore_golden.pth
 """
 import copy

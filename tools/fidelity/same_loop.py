@@ -183,7 +183,7 @@ def make_config(variant: str, data_root: str, work_dir: str, iters: int,
         dict(
             default_scope='mmseg',
             custom_imports=dict(
-                imports=['mmseg_ext', 'mmseg_ext.testing.same_loop'],
+                imports=['mmseg_ext', 'tools.fidelity.same_loop'],
                 allow_failed_imports=False),
             model=model,
             work_dir=work_dir,

@@ -6,7 +6,7 @@ Official code: https://github.com/lxtGH/SFSegNets, commit ``ba475ba``
 Li et al., "Semantic Flow for Fast and Accurate Scene Parsing", ECCV 2020,
 Sec. 3.2-3.3. Regenerate with::
 
-    PYTHONPATH=/path/to/SFSegNets python tools/misc/make_golden.py sfnet \\
+    PYTHONPATH=/path/to/SFSegNets python -m tools.misc.make_golden sfnet \\
         --out tests/data/sfnet_golden.pth
 
 The fixture (CPU, float32, eval mode, official key layout) holds
@@ -199,7 +199,7 @@ def build(out_path: str, seed: int = SEED) -> None:
                 meta=dict(
                     official_repo=REPO,
                     official_commit=COMMIT,
-                    generator='mmseg_ext.testing.golden.sfnet.build('
+                    generator='tools.fidelity.golden.sfnet.build('
                     f'seed={seed}): official AlignedModule, '
                     'UperNetAlignHead, AlignNetResNet; torch '
                     f'{torch.__version__}, CPU, float32, eval mode',

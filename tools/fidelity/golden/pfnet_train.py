@@ -5,7 +5,7 @@ Official code: https://github.com/lxtGH/PFSegNets, commit ``e613a59``
 ``loss.py:JointEdgeSegLightLossPfnet`` / ``OhemCrossEntropy2dTensor``,
 ``train.py``, ``optimizer.py``). Regenerate with::
 
-    PYTHONPATH=/path/to/PFSegNets python tools/misc/make_golden.py \\
+    PYTHONPATH=/path/to/PFSegNets python -m tools.misc.make_golden \\
         pfnet_train --out tests/data/golden/pfnet_train_golden.pth
 
 The whole R-50 network of ``scripts/pointflow/train_iSAID_pfnet_r50.sh``
@@ -101,7 +101,7 @@ def build(out_path: str, seed: int = SEED) -> None:
         meta=dict(
             official_repo=REPO,
             official_commit=COMMIT,
-            generator='mmseg_ext.testing.golden.pfnet_train.build('
+            generator='tools.fidelity.golden.pfnet_train.build('
             f'seed={seed}); torch {torch.__version__}, CPU, float32, one '
             'thread, train mode, dropout off',
             sgd=dict(

@@ -1,6 +1,6 @@
 """Builders of the golden fixtures in ``tests/data/``.
 
-Each module ``mmseg_ext.testing.golden.<name>`` exposes
+Each module ``tools.fidelity.golden.<name>`` exposes
 ``build(out_path, **opts)``, which imports the official code (put on
 ``PYTHONPATH`` by the user) only when called, and writes
 ``tests/data/<name>_golden.pth`` (the training-step builders

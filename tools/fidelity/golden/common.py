@@ -32,7 +32,7 @@ from torch.nn.modules.conv import _ConvNd
 
 from mmseg_ext.utils.atomic_io import atomic_file
 
-CLI = 'python tools/misc/make_golden.py'
+CLI = 'python -m tools.misc.make_golden'
 
 
 def apex_stub() -> Dict[str, types.ModuleType]:
@@ -277,7 +277,7 @@ def save_golden(obj, out_path: str) -> None:
 
 
 def build_golden(name: str, out_path: str, **opts) -> None:
-    """``mmseg_ext.testing.golden.<name>.build(out_path, **opts)``.
+    """``tools.fidelity.golden.<name>.build(out_path, **opts)``.
 
     Raises:
         ImportError: If there is no builder ``name`` (the message lists the
@@ -285,12 +285,12 @@ def build_golden(name: str, out_path: str, **opts) -> None:
     """
     import pkgutil
 
-    from mmseg_ext.testing import golden
+    from tools.fidelity import golden
     names = sorted(
         m.name for m in pkgutil.iter_modules(golden.__path__)
         if m.name != 'common' and not m.name.startswith('_'))
     if name not in names:
         raise ImportError(f'no golden builder {name!r}; builders: '
                           f'{", ".join(names)}')
-    importlib.import_module(f'mmseg_ext.testing.golden.{name}').build(
+    importlib.import_module(f'tools.fidelity.golden.{name}').build(
         out_path, **opts)

@@ -6,7 +6,7 @@ official weights, and trained K iterations through mmseg's own path:
 ``model.train_step(data, optim_wrapper)`` (data preprocessor, ``loss``,
 ``parse_losses``, ``OptimWrapper.update_params``) with the optimizer wrapper
 built from the config's ``optim_wrapper`` by mmengine. The official side and
-the fixture are made by :mod:`mmseg_ext.testing.golden` (``*_train``).
+the fixture are made by :mod:`tools.fidelity.golden` (``*_train``).
 :func:`depthwise_conv_gauss` is the official form of ISDNet's Laplacian
 blur, for checks that need the official op order.
 """
@@ -21,7 +21,7 @@ from mmengine.model import revert_sync_batchnorm
 from mmengine.optim import build_optim_wrapper
 from mmengine.structures import PixelData
 
-from mmseg_ext.testing.golden._train_step import dropout_off_
+from tools.fidelity.golden._train_step import dropout_off_
 
 
 def depthwise_conv_gauss(img: torch.Tensor,
