@@ -31,7 +31,7 @@ py="$venv/bin/python"
 pip=("$py" -m pip --disable-pip-version-check)
 
 stamp="$venv/.mmseg_ext-setup"
-want="$( (cat requirements.txt requirements-test.txt requirements-deploy.txt setup.cfg pyproject.toml;
+want="$( (cat requirements.txt requirements-test.txt requirements-deploy.txt requirements-docs.txt setup.cfg pyproject.toml;
          find -L mmseg_ext -type f \( -name '*.py' -o -name '*.yml' -o -name '*.yaml' \) | LC_ALL=C sort | xargs cat) | sha256sum | cut -c1-16)"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] \
         && (cd / && "$py" -c "import mmcv._ext, mmseg, mmseg_ext") 2>/dev/null; then
@@ -119,8 +119,9 @@ if ! (cd / && "$py" -c "$mmcv_check") 2>/dev/null; then
     fi
 fi
 
-# 3. The rest of the stack, then openmim without its unused opendatalab dependency.
-"${pip[@]}" install -q --no-build-isolation "${find_links[@]}" -r requirements.txt -r requirements-test.txt -r requirements-deploy.txt
+# 3. The rest of the stack (docs tools included), then openmim without its unused opendatalab dependency.
+"${pip[@]}" install -q --no-build-isolation "${find_links[@]}" -r requirements.txt -r requirements-test.txt -r requirements-deploy.txt \
+    -r requirements-docs.txt
 "${pip[@]}" install -q --no-deps "openmim==0.3.9"
 
 # 4. Ourselves, from this checkout only (--no-deps: nothing is looked up by our name).
