@@ -20,6 +20,8 @@ class ClassIoUMetric(IoUMetric):
     """
 
     def total_area_to_metrics(self, *args, **kwargs) -> dict:
+        """``IoUMetric.total_area_to_metrics``, keeping its per-class
+        result for :meth:`compute_metrics`."""
         self._class_metrics = IoUMetric.total_area_to_metrics(*args, **kwargs)
         return self._class_metrics
 
