@@ -149,13 +149,13 @@ def _registered():
 
 
 def _onnx_export_unsupported():
-    from mmseg_ext.models.utils.exporting import onnx_export_unsupported
+    from mmseg_ext.deploy.exporting import onnx_export_unsupported
     return onnx_export_unsupported()
 
 
 #: Marks a test that exports through ``export_onnx``: skipped, with the
 #: reason, on torch < 2.6 (the oldest stack), which lacks the exporter's
-#: features (:mod:`mmseg_ext.models.utils.exporting`).
+#: features (:mod:`mmseg_ext.deploy.exporting`).
 needs_onnx_export = pytest.mark.skipif(
     _onnx_export_unsupported() is not None,
     reason=str(_onnx_export_unsupported()))

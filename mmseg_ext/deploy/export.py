@@ -23,8 +23,8 @@ from typing import Optional, Sequence, Tuple
 import torch
 from torch import nn
 
-from ..models.utils.exporting import onnx_export_unsupported
 from .backends import INPUT_NAME, OUTPUT_NAME
+from .exporting import onnx_export_unsupported
 from .patches import export_patches
 
 OPSET = 18

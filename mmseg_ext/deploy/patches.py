@@ -18,8 +18,12 @@ index as ``point_indices % width``; the ONNX translation of ``%``
 and fails for a symbolic width (a dynamic export). While exporting it is
 :func:`~mmseg_ext.models.utils.point_flow_ops.topk_grid_points` on the
 uncertainty map: the same top-k, the same cell centres
-``((x + 0.5) / w, (y + 0.5) / h)`` in the same float32 arithmetic, with the
-column computed as ``index - (index // w) * w`` (bit-exact for integers).
+``((x + 0.5) / w, (y + 0.5) / h)`` in the same float32 arithmetic, and,
+with :mod:`.rewrites`' forms of its helpers, the column computed as
+``index - (index // w) * w`` (bit-exact for integers).
+
+Our own model code's export forms are :mod:`.rewrites`';
+:func:`export_patches` swaps them in too.
 
 mmseg's ``Upsample`` (mmseg 1.2.2 ``models/utils/wrappers.py``: HRNet's
 fuse layers, PointRend's FPN head) computes its output size as
@@ -41,6 +45,7 @@ from mmseg.models.utils import wrappers
 
 from mmseg_ext.models.utils.point_flow_ops import topk_grid_points
 from . import pooling
+from .rewrites import model_rewrites
 
 
 @functools.wraps(wrappers.resize)
@@ -77,8 +82,9 @@ def export_patches() -> Iterator[None]:
     """Swap mmseg's ``resize`` for its ``warning=False`` form in every
     loaded module that holds it, the adaptive poolings of
     ``torch.nn.functional`` for :mod:`.pooling`'s and
-    ``PointHead.get_points_test`` for its form without ``%``; restore all
-    on exit."""
+    ``PointHead.get_points_test`` for its form without ``%``, and our
+    models' functions for their export forms (:func:`.model_rewrites`);
+    restore all on exit."""
     functional = dict(
         adaptive_avg_pool2d=F.adaptive_avg_pool2d,
         adaptive_max_pool2d=F.adaptive_max_pool2d)
@@ -93,7 +99,8 @@ def export_patches() -> Iterator[None]:
             swapped.append(module)
             module.resize = _resize_quiet
     try:
-        yield
+        with model_rewrites():
+            yield
     finally:
         PointHead.get_points_test = get_points_test
         wrappers.Upsample.forward = _ORIGINAL_UPSAMPLE_FORWARD

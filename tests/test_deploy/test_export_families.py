@@ -99,7 +99,7 @@ FAMILIES = {
 # strict xfail), so a fix shows up. Empty now: PFNet on OpenVINO at the odd
 # size was 4.4e-2 off until the stride ratio of its fine-grid index came
 # from an exactly rounded quotient while exporting
-# (point_flow_ops.float32_quotient: OpenVINO's float division is not).
+# (deploy.rewrites.float32_quotient: OpenVINO's float division is not).
 DEVIATES = {}
 # The suite's time budget: by default every family exports dynamically
 # (checked at the example size, as a static export is, and at the odd one),

@@ -1,7 +1,7 @@
 """The export's index arithmetic is exact on OpenVINO, whose float division
 is a multiplication by the reciprocal (not correctly rounded).
 
-Before :func:`~mmseg_ext.models.utils.point_flow_ops.float32_quotient` and
+Before :func:`~mmseg_ext.deploy.rewrites.float32_quotient` and
 the non-negative ceiling of :func:`mmseg_ext.deploy.pooling.window_mask`,
 PFNet's dynamic export on OpenVINO was 4.4e-2 off at 97x129: PointFlow's
 fine-grid index came out a pixel off (``25 / 13`` an ulp high) and its
@@ -23,6 +23,7 @@ from conftest import needs_onnx_export
 from mmseg_ext.deploy import pooling
 from mmseg_ext.deploy.backends import INPUT_NAME, OUTPUT_NAME, BackendModel
 from mmseg_ext.deploy.patches import export_patches
+from mmseg_ext.deploy.rewrites import float32_quotient
 from mmseg_ext.models.utils import point_flow_ops as pf
 
 # (fine H, W, coarse h, w): PFNet's levels at 97x129 and 769x1025, and the
@@ -60,7 +61,7 @@ def test_float32_quotient_rounds_as_ieee_division():
              for n, d in pairs]
     pairs += [(4095, 1), (2**12 * 7 - 1, 7), (25, 13), (13, 7)]
     like = torch.zeros(())
-    got = torch.stack([pf.float32_quotient(n, d, like) for n, d in pairs])
+    got = torch.stack([float32_quotient(n, d, like) for n, d in pairs])
     num, den = (torch.tensor(v, dtype=torch.float) for v in zip(*pairs))
     assert torch.equal(got, num / den)
 

@@ -1,9 +1,10 @@
-"""The torch-version gates of :mod:`mmseg_ext.models.utils.exporting`.
+"""The torch-version gates of :mod:`mmseg_ext.deploy.exporting`.
 
-``torch.compiler.is_exporting`` exists from torch 2.6; SFNet's flow warp and
-ISDNet's Laplacian pyramid take their eager branch through our
-``is_exporting`` on every torch, and ``export_onnx`` refuses torch < 2.6
-with the missing features named, writing nothing.
+``torch.compiler.is_exporting`` exists from torch 2.6; our ``is_exporting``
+answers on every torch (the export forms of :mod:`mmseg_ext.deploy.rewrites`
+ask it; SFNet's flow warp and ISDNet's Laplacian pyramid run their eager
+code on every torch), and ``export_onnx`` refuses torch < 2.6 with the
+missing features named, writing nothing.
 """
 import re
 
@@ -12,9 +13,9 @@ import torch
 from torch import nn
 
 from mmseg_ext.deploy.export import export_onnx
+from mmseg_ext.deploy.exporting import (TORCH_VERSION, is_exporting,
+                                        onnx_export_unsupported)
 from mmseg_ext.models.utils import flow_warp, laplacian_pyramid
-from mmseg_ext.models.utils.exporting import (TORCH_VERSION, is_exporting,
-                                              onnx_export_unsupported)
 
 
 def test_eager_code_is_not_exporting():

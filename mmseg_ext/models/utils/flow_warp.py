@@ -1,11 +1,14 @@
-"""Flow warp: resample a feature map along a learned 2-D offset field."""
+"""Flow warp: resample a feature map along a learned 2-D offset field.
+
+The official eager arithmetic only: :func:`grid_axis` is a module attribute
+that the ONNX export swaps for its form while exporting
+(:mod:`mmseg_ext.deploy.rewrites`).
+"""
 from typing import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-
-from .exporting import is_exporting
 
 
 def flow_warp(feature: Tensor, flow: Tensor, size: Sequence[int]) -> Tensor:
@@ -40,18 +43,16 @@ def flow_warp(feature: Tensor, flow: Tensor, size: Sequence[int]) -> Tensor:
         ValueError: If ``flow`` is not (N, 2, H_out, W_out) for ``feature``'s
             batch size and ``size``.
     """
-    # Sizes stay as given (ints, or symbolic sizes under torch.export) so a
-    # dynamic-shape export keeps them symbolic.
     out_h, out_w = size[0], size[1]
     n = feature.shape[0]
     if flow.dim() != 4 or tuple(flow.shape) != (n, 2, out_h, out_w):
         raise ValueError(f'flow must have shape (N, 2, H_out, W_out) = '
                          f'{(n, 2, out_h, out_w)}, got {tuple(flow.shape)}')
     grid = base_grid(out_h, out_w, feature)
-    norm = torch.stack([
-        torch.scalar_tensor(out_w, dtype=feature.dtype, device=feature.device),
-        torch.scalar_tensor(out_h, dtype=feature.dtype, device=feature.device)
-    ])
+    # official: torch.tensor([[[[out_w, out_h]]]]).type_as(input)
+    norm = torch.tensor([out_w, out_h],
+                        dtype=feature.dtype,
+                        device=feature.device)
     grid = grid + flow.permute(0, 2, 3, 1).to(feature.dtype) / norm
     return F.grid_sample(
         feature,
@@ -64,24 +65,24 @@ def flow_warp(feature: Tensor, flow: Tensor, size: Sequence[int]) -> Tensor:
 def base_grid(out_h: int, out_w: int, like: Tensor) -> Tensor:
     """Identity sampling grid of shape (1, H_out, W_out, 2) in [-1, 1].
 
-    The last axis is ``(x, y)`` as ``grid_sample`` expects; built on ``like``'s
-    device and dtype.
+    The last axis is ``(x, y)`` as ``grid_sample`` expects, each from
+    :func:`grid_axis`; built on ``like``'s device and dtype.
     """
-    ys = _linspace(out_h, like)
-    xs = _linspace(out_w, like)
+    ys = grid_axis(out_h, like)
+    xs = grid_axis(out_w, like)
     gy, gx = torch.meshgrid(ys, xs, indexing='ij')
     return torch.stack((gx, gy), dim=-1).unsqueeze(0)
 
 
-def _linspace(steps, like: Tensor) -> Tensor:
-    """``linspace(-1, 1, steps)`` on ``like``'s device and dtype.
+def grid_axis(steps: int, like: Tensor) -> Tensor:
+    """Official ``linspace(-1, 1, steps)``, on ``like``'s device and dtype.
 
-    ``torch.export`` fixes a ``linspace`` length to the example's, so while
-    exporting the same points come from ``arange`` (equal up to rounding);
-    eager code keeps ``linspace``.
+    Args:
+        steps (int): Number of points (the output height or width).
+        like (Tensor): Gives the device and dtype.
+
+    Returns:
+        Tensor: Shape (steps, ).
     """
-    if not is_exporting():
-        return torch.linspace(
-            -1.0, 1.0, steps, dtype=like.dtype, device=like.device)
-    index = torch.arange(steps, dtype=like.dtype, device=like.device)
-    return index / torch.sym_max(steps - 1, 1) * 2.0 - 1.0
+    return torch.linspace(
+        -1.0, 1.0, steps, dtype=like.dtype, device=like.device)

@@ -1,11 +1,14 @@
-"""Laplacian pyramid of an image: the shallow-branch input of ISDNet."""
+"""Laplacian pyramid of an image: the shallow-branch input of ISDNet.
+
+The official eager arithmetic only: :func:`match_level_size` is a module
+attribute that the ONNX export swaps for its form while exporting
+(:mod:`mmseg_ext.deploy.rewrites`).
+"""
 from typing import List
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-
-from .exporting import is_exporting
 
 # 5x5 binomial kernel (outer product of [1, 4, 6, 4, 1]) / 256
 _BINOMIAL_1D = (1., 4., 6., 4., 1.)
@@ -113,6 +116,7 @@ def laplacian_pyramid(img: Tensor, num_high: int = 2) -> List[Tensor]:
         down = pyr_downsample(conv_gauss(current))
         up = pyr_upsample(down)            # nearest-resized to current's
                                            # size when that is odd
+                                           # (match_level_size)
         residual = current - up
         current = down
 
@@ -150,17 +154,29 @@ def laplacian_pyramid(img: Tensor, num_high: int = 2) -> List[Tensor]:
     for _ in range(num_high):
         # a contiguous copy lets the full-size blurred map go at once
         down = pyr_downsample(conv_gauss(current)).contiguous()
-        up = pyr_upsample(down)
-        # official fallback for odd sizes: F.interpolate's default,
-        # nearest, back to the current level's size. Always taken while
-        # exporting (nearest to the same size is the identity), so a
-        # dynamic-shape graph serves odd and even sizes alike.
-        if is_exporting() or \
-                up.shape[2:] != current.shape[2:]:
-            up = F.interpolate(up, size=current.shape[2:])
+        up = match_level_size(pyr_upsample(down), current)
         residuals.append(current - up)
         current = down
     return residuals
+
+
+def match_level_size(up: Tensor, level: Tensor) -> Tensor:
+    """``up`` at ``level``'s size: the official fallback for odd sizes.
+
+    Official ``pyramid_decom``: where the upsampled map (twice the coarser
+    level's size) differs from the level's size, it is resized with
+    ``F.interpolate``'s default, nearest, to that size.
+
+    Args:
+        up (Tensor): (N, C, 2 * ceil(H / 2), 2 * ceil(W / 2)).
+        level (Tensor): (N, C, H, W), the level ``up`` is subtracted from.
+
+    Returns:
+        Tensor: (N, C, H, W); ``up`` itself where the sizes agree.
+    """
+    if up.shape[2:] != level.shape[2:]:
+        up = F.interpolate(up, size=level.shape[2:])
+    return up
 
 
 def laplacian_residual_input(img: Tensor, num_high: int = 2) -> Tensor:

@@ -2,10 +2,11 @@
 
 ``torch.compiler.is_exporting`` exists from torch 2.6 (pytorch/pytorch PR
 #142425). Our ONNX export (:func:`mmseg_ext.deploy.export.export_onnx`)
-relies on it for its dynamic-shape branches (``flow_warp``'s grid,
-``laplacian_pyramid``'s resize) and also uses ``torch.export.Dim.AUTO`` and
-``torch.onnx.export(dynamo=True)``, so it needs torch >= 2.6; on older torch
-our code is never traced by it and the eager branches are the ones to take.
+relies on it to take the export forms of :mod:`.rewrites` only while
+tracing, and also uses ``torch.export.Dim.AUTO`` and
+``torch.onnx.export(dynamo=True)``, so it needs torch >= 2.6; on older
+torch it refuses with :func:`onnx_export_unsupported`'s reason. The model
+code itself (:mod:`mmseg_ext.models`) never asks.
 """
 from typing import Optional
 
