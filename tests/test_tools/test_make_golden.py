@@ -81,7 +81,7 @@ def test_build_without_official_code_says_how(name, monkeypatch, tmp_path,
     msg = str(err.value)
     assert repo in msg and name in msg
     assert f'PYTHONPATH=/path/to/{repo.split("/")[1]}' in msg
-    assert 'make_golden.py' in msg
+    assert 'python -m tools.misc.make_golden' in msg
     assert not out.exists() and list(tmp_path.iterdir()) == []
     assert 'apex' not in sys.modules or importlib.util.find_spec('apex')
 
