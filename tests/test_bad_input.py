@@ -3,14 +3,16 @@ import logging
 import os
 import os.path as osp
 import shutil
+from types import SimpleNamespace
 
 import pytest
 import torch
-from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
-from mmengine.model import revert_sync_batchnorm
 from mmengine.runner.checkpoint import load_checkpoint
-from mmseg.registry import DATASETS, MODELS
+from mmseg.registry import DATASETS
+
+from mmseg_ext.apis import build_model
+from mmseg_ext.engine import LabelCheckHook
 
 R18 = 'configs/sfnet/sfnet_r18-d32_4xb2-50k_cityscapes-512x1024.py'
 R50 = 'configs/sfnet/sfnet_r50-d32_4xb2-50k_cityscapes-512x1024.py'
@@ -34,8 +36,7 @@ def _dataset(root, **kwargs):
 
 
 def _model(cfg_path):
-    cfg = Config.fromfile(cfg_path)
-    return revert_sync_batchnorm(MODELS.build(cfg.model))
+    return build_model(cfg_path)
 
 
 def test_missing_data_root_names_the_path(tmp_path):
@@ -57,16 +58,17 @@ def test_corrupt_image_names_the_file(tmp_path, cityscapes_root):
 
 
 def test_labels_outside_classes_name_the_label_file(cityscapes_root):
-    """Training on labelIds (0..33) instead of labelTrainIds is caught."""
+    """Training on labelIds (0..33) instead of labelTrainIds is caught
+    before the iteration (LabelCheckHook), naming the file and values."""
     before = os.listdir(
         osp.join(cityscapes_root, 'gtFine', 'val', 'frankfurt'))
     ds = _dataset(cityscapes_root, seg_map_suffix='_gtFine_labelIds.png')
-    model = _model(R18)
-    model.train()
+    hook = LabelCheckHook()
+    hook.before_run(SimpleNamespace(model=_model(R18)))
     batch = pseudo_collate([ds[0], ds[0]])
-    data = model.data_preprocessor(batch, training=True)
-    with pytest.raises(ValueError, match=f'{FRAME}_gtFine_labelIds.png'):
-        model(**data, mode='loss')
+    with pytest.raises(
+            ValueError, match=rf'{FRAME}_gtFine_labelIds.png: values \[\d+'):
+        hook.before_train_iter(None, 0, batch)
     assert os.listdir(osp.join(cityscapes_root, 'gtFine', 'val',
                                'frankfurt')) == before
 

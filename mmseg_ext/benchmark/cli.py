@@ -49,7 +49,7 @@ from mmengine.logging import MMLogger, print_log
 from mmseg_ext.utils.cli import add_cfg_options
 from .forwards import FORWARDS
 from .peak import probe_conv_peak
-from .suite import EAGER, parse_row_spec, run_suite
+from .suite import EAGER, RunSettings, parse_row_spec, run_suite
 from .table import format_table, write_results
 
 
@@ -172,20 +172,16 @@ def main(argv: Optional[List[str]] = None) -> List[dict]:
             '1 multiply-add = 1 FLOP): ' +
             ', '.join(f'{k} {v:.1f} GFLOP/s' for k, v in ceiling.items()),
             logger='current')
+    settings = RunSettings(args.height, args.width, args.batch_size,
+                           args.device, args.warmup, args.iters,
+                           args.cfg_options, args.mode)
     rows = run_suite(
         args.configs,
         args.specs,
-        args.height,
-        args.width,
-        args.batch_size,
-        args.device,
-        args.channels_last,
-        args.compile,
-        args.fuse_conv_bn,
-        args.warmup,
-        args.iters,
-        args.cfg_options,
-        args.mode,
+        settings,
+        channels_last=args.channels_last,
+        torch_compile=args.compile,
+        fuse_bn=args.fuse_conv_bn,
         ceiling=ceiling,
         backend_model=args.backend_model,
         work_dir=args.work_dir,

@@ -20,12 +20,9 @@ from mmcv.cnn import fuse_conv_bn
 from mmengine.analysis import get_model_complexity_info
 from mmengine.config import Config
 from mmengine.logging import print_log
-from mmengine.model import revert_sync_batchnorm
-from mmengine.registry import init_default_scope
-from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
-from mmseg.utils import register_all_modules
 
+from ..apis import builder
 from .forwards import check_mode, make_forward
 
 DTYPES = {'fp32': None, 'fp16': torch.float16, 'bf16': torch.bfloat16}
@@ -74,23 +71,6 @@ class PeakMemory:
         self.peak_mib = max(self._read() - self.base, 0.0)
 
 
-def load_config(cfg_path: str, cfg_options: Optional[dict] = None) -> Config:
-    """The config at ``cfg_path`` (``custom_imports`` run) with
-    ``cfg_options`` merged, mmseg's registries as default scope.
-
-    Raises:
-        FileNotFoundError: If ``cfg_path`` does not exist.
-    """
-    if not osp.isfile(cfg_path):
-        raise FileNotFoundError(f'config file not found: {cfg_path}')
-    cfg = Config.fromfile(cfg_path)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    register_all_modules(init_default_scope=False)
-    init_default_scope(cfg.get('default_scope', 'mmseg'))
-    return cfg
-
-
 def build_model(cfg: Config,
                 device: torch.device,
                 channels_last: bool = False,
@@ -98,8 +78,9 @@ def build_model(cfg: Config,
     """The segmentor of ``cfg`` on ``device`` in eval mode, SyncBN reverted
     to BN, every Conv+BN pair folded into the conv (``fuse_bn``: mmcv's
     ``fuse_conv_bn``, as mmseg 0.x's benchmark offered) and in
-    channels-last memory format if asked."""
-    model = revert_sync_batchnorm(MODELS.build(cfg.model)).eval()
+    channels-last memory format if asked (:func:`mmseg_ext.apis.build_model`
+    builds it)."""
+    model = builder.build_model(cfg)
     if fuse_bn:
         model = fuse_conv_bn(model)
     memory_format = (
@@ -256,7 +237,7 @@ def benchmark(cfg_path: str,
     if dtype == 'fp16' and device.type != 'cuda':
         raise ValueError('fp16 autocast needs a CUDA device; use bf16 on CPU')
     check_mode(mode)
-    cfg = load_config(cfg_path, cfg_options)
+    cfg = builder.load_config(cfg_path, cfg_options)
     name = osp.splitext(osp.basename(cfg_path))[0]
     options = pytorch_options(channels_last, torch_compile, fuse_bn)
     label = f'{name} [pytorch {dtype}, {options}]'

@@ -19,18 +19,35 @@ tensor-mode network plus the decode head's resize to the input size (mode
 import logging
 import os.path as osp
 import tempfile
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Dict, List, Optional, Sequence
 
 import torch
 
+from mmseg_ext.apis import build_model
 from mmseg_ext.deploy.segmentor import resolve_model_file
-from .measure import (PeakMemory, _log, benchmark, build_model, load_config,
-                      make_row, time_forward)
+from .measure import PeakMemory, _log, benchmark, make_row, time_forward
 
 EAGER = 'pytorch'
 BACKEND_NAMES = (EAGER, 'onnxruntime', 'openvino', 'tensorrt')
 PRECISION_NAMES = ('fp32', 'bf16', 'fp16')
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """What every row of a run shares: the input (N, 3, ``height``,
+    ``width``) with N = ``batch_size``, the ``device``, the timing loop
+    (``warmup`` then ``iters`` timed forwards), the ``cfg_options`` and the
+    forward ``mode``; :func:`~.measure.benchmark`'s arguments of the same
+    names and defaults."""
+    height: int
+    width: int
+    batch_size: int = 1
+    device: str = 'cpu'
+    warmup: int = 10
+    iters: int = 50
+    cfg_options: Optional[dict] = None
+    mode: str = 'tensor'
 
 
 @dataclass(frozen=True)
@@ -66,11 +83,10 @@ def export_random_model(cfg_path: str,
     (batch_size, 3, height, width)) to ``work_dir/end2end.onnx``; return
     its path."""
     from mmseg_ext.deploy.export import export_onnx
-    cfg = load_config(cfg_path, cfg_options)
-    model = build_model(cfg, torch.device('cpu'))
+    model = build_model(cfg_path, cfg_options=cfg_options)
     _log(f'{osp.basename(cfg_path)}: exporting ONNX to {work_dir}')
     return export_onnx(
-        cfg,
+        model.cfg,
         None,
         work_dir, (height, width),
         dynamic=False,
@@ -154,23 +170,17 @@ def add_speed_columns(rows: List[dict], reference: dict,
 
 def run_suite(configs: Sequence[str],
               specs: Sequence[RowSpec],
-              height: int,
-              width: int,
-              batch_size: int = 1,
-              device: str = 'cpu',
+              settings: RunSettings,
               channels_last: bool = False,
               torch_compile: bool = False,
               fuse_bn: bool = False,
-              warmup: int = 10,
-              iters: int = 50,
-              cfg_options: Optional[dict] = None,
-              mode: str = 'tensor',
               ceiling: Optional[Dict[str, float]] = None,
               backend_model: Optional[str] = None,
               work_dir: Optional[str] = None,
               keep_going: bool = False) -> List[dict]:
     """Rows of every config x spec, each config's eager fp32 reference
-    first (measured once even if a spec asks for it too).
+    first (measured once even if a spec asks for it too), all with
+    ``settings``.
 
     ``channels_last``, ``torch_compile`` and ``fuse_bn`` apply to the
     eager rows of ``specs``, not to the reference. Exports go to
@@ -187,18 +197,11 @@ def run_suite(configs: Sequence[str],
     if backend_model and len(configs) != 1:
         raise ValueError('--backend-model names one exported model: give '
                          f'one config, not {len(configs)}')
-    rows = []
+    rows, s = [], settings
     with tempfile.TemporaryDirectory(prefix='fps_test_') as tmp:
         for cfg_path in configs:
             name = osp.splitext(osp.basename(cfg_path))[0]
-            common = dict(
-                batch_size=batch_size,
-                device=device,
-                warmup=warmup,
-                iters=iters,
-                cfg_options=cfg_options,
-                mode=mode)
-            reference = benchmark(cfg_path, height, width, **common)
+            reference = benchmark(cfg_path, **asdict(s))
             config_rows = [reference]
             export = backend_model
             for spec in specs:
@@ -209,24 +212,22 @@ def run_suite(configs: Sequence[str],
                     config_rows.append(
                         benchmark(
                             cfg_path,
-                            height,
-                            width,
                             dtype=spec.precision,
                             channels_last=channels_last,
                             torch_compile=torch_compile,
                             fuse_bn=fuse_bn,
-                            **common))
+                            **asdict(s)))
                     continue
                 try:
                     if export is None:
                         export = export_random_model(
-                            cfg_path, height, width, batch_size,
-                            osp.join(work_dir or tmp, name), cfg_options)
+                            cfg_path, s.height, s.width, s.batch_size,
+                            osp.join(work_dir or tmp, name), s.cfg_options)
                     config_rows.append(
                         benchmark_backend(
-                            resolve_model_file(export,
-                                               spec.backend), spec, reference,
-                            height, width, batch_size, device, warmup, iters))
+                            resolve_model_file(export, spec.backend), spec,
+                            reference, s.height, s.width, s.batch_size,
+                            s.device, s.warmup, s.iters))
                 except Exception as e:  # one failed backend: still a table
                     if not keep_going:
                         raise

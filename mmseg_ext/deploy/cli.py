@@ -27,8 +27,9 @@ import numpy as np
 import torch
 from mmengine.config import Config
 
+from ..apis.builder import build_model
 from .backends import BACKENDS, PRECISIONS, BackendModel, _check_combination
-from .export import DEPLOY_JSON, End2End, build_segmentor, export_onnx
+from .export import DEPLOY_JSON, End2End, export_onnx
 
 
 def load_deploy_config(path: str) -> Config:
@@ -126,7 +127,7 @@ def deploy(deploy_cfg: str,
         if image is None:
             raise FileNotFoundError(f'cannot read sample image {sample_img}')
         shape = image.shape[:2]
-    model = build_segmentor(model_cfg, checkpoint)
+    model = build_model(model_cfg, checkpoint)
     x = sample_input(model, sample_img, shape)
     info = dict(
         backend=backend['type'],

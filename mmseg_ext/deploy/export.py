@@ -23,6 +23,7 @@ from typing import Optional, Sequence, Tuple
 import torch
 from torch import nn
 
+from ..apis.builder import build_model
 from .backends import INPUT_NAME, OUTPUT_NAME
 from .exporting import onnx_export_unsupported
 from .patches import export_patches
@@ -90,6 +91,8 @@ def export_onnx(cfg,
     Raises:
         FileExistsError: If ``work_dir`` already holds ``end2end.onnx``.
         FileNotFoundError: If ``checkpoint`` does not exist.
+        RuntimeError: If ``checkpoint`` does not match the model
+            (:func:`mmseg_ext.apis.build_model` loads strictly).
         torch.onnx.errors.OnnxExporterError: If the exporter fails (the
             error names the operator).
         RuntimeError: If ``dynamic`` and the model fixes an input size, or
@@ -106,7 +109,7 @@ def export_onnx(cfg,
     if checkpoint is not None and not osp.isfile(checkpoint):
         raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
     if model is None:
-        model = build_segmentor(cfg, checkpoint)
+        model = build_model(cfg, checkpoint)
     wrapper = End2End(model).eval()
     height, width = int(shape[0]), int(shape[1])
     # torch.export fixes a size of 1 in the example: trace a dynamic batch
@@ -180,22 +183,6 @@ def _check_dynamic(program) -> None:
         raise RuntimeError(
             f'dynamic export failed: the model fixes the input {fixed} to '
             "the example's; export it with a static shape instead")
-
-
-def build_segmentor(cfg, checkpoint: Optional[str] = None) -> nn.Module:
-    """``cfg``'s segmentor on the CPU in eval mode, SyncBN reverted to BN,
-    ``checkpoint`` loaded if given."""
-    from mmengine.model import revert_sync_batchnorm
-    from mmengine.runner import load_checkpoint
-    from mmseg.registry import MODELS
-
-    from mmseg_ext.benchmark.measure import load_config
-    if isinstance(cfg, str):
-        cfg = load_config(cfg)
-    model = revert_sync_batchnorm(MODELS.build(cfg.model))
-    if checkpoint is not None:
-        load_checkpoint(model, checkpoint, map_location='cpu')
-    return model.eval()
 
 
 def read_deploy_info(work_dir: str) -> dict:

@@ -16,10 +16,10 @@ from conftest import needs_onnx_export
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
-from mmseg_ext.benchmark.measure import load_config
+from mmseg_ext.apis import build_model
 from mmseg_ext.deploy.backends import BackendModel
 from mmseg_ext.deploy.cli import sample_input
-from mmseg_ext.deploy.export import End2End, build_segmentor, export_onnx
+from mmseg_ext.deploy.export import End2End, export_onnx
 
 pytestmark = [pytest.mark.usefixtures('one_thread'), needs_onnx_export]
 
@@ -55,7 +55,7 @@ def _tiles(cityscapes_root, model):
 @pytest.fixture(scope='module')
 def trained(cityscapes_root, tmp_path_factory):
     torch.manual_seed(0)
-    model = build_segmentor(load_config(CONFIG))
+    model = build_model(CONFIG)
     images, labels = _tiles(cityscapes_root, model)
     samples = []
     for label in labels:

@@ -15,9 +15,10 @@ import pytest
 import torch
 from conftest import REPO, needs_onnx_export
 
+from mmseg_ext.apis import build_model
 from mmseg_ext.deploy import cli
 from mmseg_ext.deploy.backends import BackendModel
-from mmseg_ext.deploy.export import End2End, build_segmentor
+from mmseg_ext.deploy.export import End2End
 
 SFNET = osp.join(REPO, 'configs', 'sfnet',
                  'sfnet_r18-d32_4xb2-50k_cityscapes-512x1024.py')
@@ -38,7 +39,7 @@ def test_dynamic_openvino_export_checked_at_two_sizes(tmp_path,
     work_dir = tmp_path / 'sfnet_r18'
     # random weights, saved, so that the test knows what was exported
     torch.manual_seed(0)
-    model = build_segmentor(SFNET)
+    model = build_model(SFNET)
     ckpt = tmp_path / 'random.pth'
     torch.save({'state_dict': model.state_dict()}, ckpt)
     info = cli.main([

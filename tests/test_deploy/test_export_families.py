@@ -16,9 +16,9 @@ import pytest
 import torch
 from conftest import needs_onnx_export
 
-from mmseg_ext.benchmark.measure import load_config
+from mmseg_ext.apis import build_model
 from mmseg_ext.deploy.backends import BackendModel
-from mmseg_ext.deploy.export import End2End, build_segmentor, export_onnx
+from mmseg_ext.deploy.export import End2End, export_onnx
 
 pytestmark = [pytest.mark.usefixtures('one_thread'), needs_onnx_export]
 
@@ -131,7 +131,7 @@ def exported(tmp_path_factory):
         if key not in cache:
             config, overrides = FAMILIES[name]
             torch.manual_seed(0)
-            model = build_segmentor(load_config(config, overrides))
+            model = build_model(config, cfg_options=overrides)
             work_dir = tmp_path_factory.mktemp(f'{name}_{dynamic}')
             path = export_onnx(
                 None, None, str(work_dir), SIZE, dynamic, model=model)

@@ -8,6 +8,7 @@ operations, and by properties (softmax axes, zero gates).
 """
 import logging
 import os.path as osp
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
+from mmseg_ext.engine.hooks.label_check_hook import check_batch_labels
 from mmseg_ext.models.decode_heads.ginet_head import (GINetHead,
                                                       GlobalReasonUnit,
                                                       GraphInteraction,
@@ -347,13 +349,15 @@ def test_sc_loss_can_be_switched_off():
     assert set(losses) == {'loss_ce', 'acc_seg'}
 
 
-def test_head_loss_names_a_bad_label_file():
+def test_bad_label_file_is_named_before_the_loss():
+    """LabelCheckHook's check with the head's classes (the head does not
+    check again)."""
     head = _head()
     samples = _samples(n=1)
     samples[0].gt_sem_seg.data[0, 0, 0] = 33
     samples[0].set_metainfo(dict(seg_map_path='a_labelIds.png'))
-    with pytest.raises(ValueError, match='a_labelIds.png'):
-        head.loss([torch.randn(1, 32, 5, 7)], samples, dict())
+    with pytest.raises(ValueError, match=r'a_labelIds.png: values \[33\]'):
+        check_batch_labels(SimpleNamespace(decode_head=head), samples)
 
 
 # ---------------------------------------------------------------- configs

@@ -21,6 +21,7 @@ The parity tests run with one thread, as the fixture was made: measured max
 abs diff 0.0 in eval mode (all three units) and in train mode.
 """
 import os.path as osp
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -30,6 +31,7 @@ from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
+from mmseg_ext.engine.hooks.label_check_hook import check_batch_labels
 from mmseg_ext.models.decode_heads.glore_head import (GloReGCN, GloReHead,
                                                       GloReUnit)
 
@@ -168,14 +170,16 @@ def test_head_shapes_for_both_reduction_kernels():
     assert bare(x).shape == (2, 5, 9, 11)
 
 
-def test_head_loss_names_a_bad_label_file():
+def test_bad_label_file_is_named_before_the_loss():
+    """LabelCheckHook's check with the head's classes (the head does not
+    check again)."""
     head = _head()
     sample = SegDataSample()
     sample.gt_sem_seg = PixelData(data=torch.full((1, 16, 16), 7))
     sample.set_metainfo(
         dict(seg_map_path='bad_labelIds.png', img_shape=(16, 16)))
-    with pytest.raises(ValueError, match='bad_labelIds.png'):
-        head.loss([torch.randn(1, 32, 4, 4)], [sample], dict())
+    with pytest.raises(ValueError, match=r'bad_labelIds.png: values \[7\]'):
+        check_batch_labels(SimpleNamespace(decode_head=head), [sample])
 
 
 def test_head_loss_gradients_reach_the_unit():

@@ -8,63 +8,58 @@ the PointRend/PSPNet/DeepLabv3 configs on mmseg's heads), built on CPU
   the logits (1, num_classes, h, w) through the heads' ``forward``, and
   ``mode='predict'`` gives those logits resized to the image (PointRend:
   predict only, mmseg 1.2.2's cascade segmentor has no tensor mode);
-* ``mode='loss'`` gives finite losses, with the label values checked once
-  per batch (one host sync), and a bad label map named in the same error
-  for every model built on our heads.
+* ``mode='loss'`` gives finite losses; the label values are checked once
+  per batch (one host sync) by ``LabelCheckHook`` before the iteration, not
+  again by the heads or losses, and a bad label map is named in the same
+  error for every model.
 
 The loss batch holds 2 images: in training, BN over the PPM's / ASPP's
 1x1 pooled map needs more than one value per channel.
 """
 import functools
 import os.path as osp
+from types import SimpleNamespace
 
 import pytest
 import torch
-from mmengine.config import Config
-from mmengine.model import revert_sync_batchnorm
 from mmengine.structures import PixelData
 from mmseg.models.utils import resize
-from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
+import mmseg_ext.engine.hooks.label_check_hook as label_check_hook
 import mmseg_ext.models.utils.label_check as label_check
+from mmseg_ext.apis import build_model
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SIZE = (64, 64)
 
-# family -> (config, num_classes, tensor-mode logits size, our heads)
+# family -> (config, num_classes, side of the tensor-mode logits)
 FAMILIES = {
-    'sfnet': ('sfnet/sfnet_r18-d32_4xb2-50k_cityscapes-512x1024.py', 19,
-              (16, 16), True),
-    'sfnet_dsn': ('sfnet/sfnet_r18-d32-dsn_4xb2-50k_cityscapes-512x1024.py',
-                  19, (16, 16), True),
-    'pfnet':
-    ('pfnet/pfnet_r50-d32_8xb2-34k_isaid-896x896.py', 16, (16, 16), True),
-    'glore':
-    ('glore/glore_r50-d8_4xb2-80k_cityscapes-512x1024.py', 19, (8, 8), True),
-    'ginet':
-    ('ginet/ginet_r50-d8_4xb2-80k_cityscapes-512x1024.py', 19, (8, 8), True),
-    'isdnet': ('isdnet/isdnet_r18-d8_4xb2-80k_deepglobe-1224x1224.py', 7,
-               (8, 8), True),
-    'pointrend': ('pointrend/pointrend_r50_4xb4-80k_cityscapes-512x1024.py',
-                  19, (16, 16), False),
-    'pspnet': ('pspnet/pspnet_r101-d8-mg124_4xb2-30k_cityscapes-769x769.py',
-               19, (8, 8), False),
+    'sfnet': ('sfnet/sfnet_r18-d32_4xb2-50k_cityscapes-512x1024.py', 19, 16),
+    'sfnet_dsn':
+    ('sfnet/sfnet_r18-d32-dsn_4xb2-50k_cityscapes-512x1024.py', 19, 16),
+    'pfnet': ('pfnet/pfnet_r50-d32_8xb2-34k_isaid-896x896.py', 16, 16),
+    'glore': ('glore/glore_r50-d8_4xb2-80k_cityscapes-512x1024.py', 19, 8),
+    'ginet': ('ginet/ginet_r50-d8_4xb2-80k_cityscapes-512x1024.py', 19, 8),
+    'isdnet': ('isdnet/isdnet_r18-d8_4xb2-80k_deepglobe-1224x1224.py', 7, 8),
+    'pointrend':
+    ('pointrend/pointrend_r50_4xb4-80k_cityscapes-512x1024.py', 19, 16),
+    'pspnet':
+    ('pspnet/pspnet_r101-d8-mg124_4xb2-30k_cityscapes-769x769.py', 19, 8),
     'deeplabv3':
     ('deeplabv3/deeplabv3_r101-d8-mg124_4xb2-30k_cityscapes-769x769.py', 19,
-     (8, 8), False),
+     8),
 }
-OURS = sorted(k for k, v in FAMILIES.items() if v[3])
 
 pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 @functools.lru_cache(maxsize=None)
 def _build(family):
-    cfg = Config.fromfile(osp.join(ROOT, 'configs', FAMILIES[family][0]))
-    cfg.model.pretrained = None
     torch.manual_seed(0)
-    return revert_sync_batchnorm(MODELS.build(cfg.model))
+    return build_model(
+        osp.join(ROOT, 'configs', FAMILIES[family][0]),
+        cfg_options={'model.pretrained': None})
 
 
 def _image(n, seed=0):
@@ -110,13 +105,13 @@ def _predict(model, family):
 @pytest.mark.parametrize('family', sorted(set(FAMILIES) - {'pointrend'}))
 def test_tensor_mode_is_forward_and_predict_resizes_it(family):
     model = _build(family).eval()
-    _, num_classes, size, _ = FAMILIES[family]
+    _, num_classes, side = FAMILIES[family]
     img = _image(1)
     with torch.no_grad():
         logits = model(img, mode='tensor')
         assert torch.equal(model._forward(img), logits)
     assert isinstance(logits, torch.Tensor)
-    assert logits.shape == (1, num_classes, *size)
+    assert logits.shape == (1, num_classes, side, side)
     expected = resize(
         logits,
         size=SIZE,
@@ -134,12 +129,19 @@ def test_pointrend_predicts_but_mmseg_has_no_cascade_tensor_mode():
         model(_image(1), mode='tensor')
     with torch.no_grad():  # the coarse (FPN) head alone follows the contract
         coarse = model.decode_head[0](model.extract_feat(_image(1)))
-    assert coarse.shape == (1, 19, *FAMILIES['pointrend'][2])
+    side = FAMILIES['pointrend'][2]
+    assert coarse.shape == (1, 19, side, side)
     _predict(model, 'pointrend')
 
 
+def _hook(model):
+    hook = label_check_hook.LabelCheckHook()
+    hook.before_run(SimpleNamespace(model=model))
+    return hook
+
+
 @pytest.mark.parametrize('family', sorted(FAMILIES))
-def test_loss_mode_checks_labels_once_per_batch(family, monkeypatch):
+def test_labels_are_checked_once_per_batch_by_the_hook(family, monkeypatch):
     model = _build(family).train()
     num_classes = FAMILIES[family][1]
     calls = []
@@ -149,23 +151,27 @@ def test_loss_mode_checks_labels_once_per_batch(family, monkeypatch):
         calls.append(1)
         return check(*args, **kwargs)
 
-    monkeypatch.setattr(label_check, 'check_seg_labels', counted)
-    losses = model(_image(2), _samples(2, num_classes), mode='loss')
+    for module in (label_check, label_check_hook):
+        monkeypatch.setattr(module, 'check_seg_labels', counted)
+    batch = dict(inputs=_image(2), data_samples=_samples(2, num_classes))
+    _hook(model).before_train_iter(None, 0, batch)
+    losses = model(**batch, mode='loss')
     total, _ = model.parse_losses(losses)
     assert torch.isfinite(total)
-    assert len(calls) == (1 if FAMILIES[family][3] else 0)
+    assert len(calls) == 1  # the hook's; no head or loss checks again
 
 
-@pytest.mark.parametrize('family', OURS)
+@pytest.mark.parametrize('family', sorted(FAMILIES))
 def test_bad_label_map_is_named_with_one_error_text(family):
-    model = _build(family).train()
+    """Our heads and mmseg's alike: the hook reads the model's classes."""
+    model = _build(family)
     num_classes = FAMILIES[family][1]
+    batch = dict(
+        inputs=_image(2),
+        data_samples=_samples(2, num_classes, bad=num_classes + 3))
     with pytest.raises(
             ValueError,
             match=(rf'label maps hold ids outside \[0, {num_classes}\) '
                    r'that are not ignore_index=255 .*lbl_1\.png: values '
                    rf'\[{num_classes + 3}\]')):
-        model(
-            _image(2),
-            _samples(2, num_classes, bad=num_classes + 3),
-            mode='loss')
+        _hook(model).before_train_iter(None, 0, batch)

@@ -1,11 +1,15 @@
 """Unit tests of the ISDNet modules: shallow net, RAF, SR decoder, losses."""
+from types import SimpleNamespace
+
 import pytest
 import torch
 from mmengine.structures import PixelData
 from mmseg.models.backbones import STDCNet
 from mmseg.structures import SegDataSample
 
-from mmseg_ext.models.backbones.stdc_shallow_net import STDCShallowNet
+from mmseg_ext.engine.hooks.label_check_hook import check_batch_labels
+from mmseg_ext.models.backbones.stdc_shallow_net import (STDCShallowNet,
+                                                         checkpoint_filter_fn)
 from mmseg_ext.models.ckpt_convert.stdc import (expand_first_conv,
                                                 stdc_official_to_stages)
 from mmseg_ext.models.decode_heads.isd_head import ISDHead
@@ -82,6 +86,47 @@ def test_shallow_net_pretrained_needs_a_tileable_stem(tmp_path):
         6, norm_cfg=BN, init_cfg=dict(type='Pretrained', checkpoint=str(ckpt)))
     with pytest.raises(ValueError, match='4 input channels over 6'):
         net.init_weights()
+
+
+def test_filter_reads_mmseg_stdc1_with_its_aliases(tmp_path):
+    """mmseg's ``stdc2mmseg.py`` keeps the third stage and the ``x*``
+    aliases whose keys hold ``conv_list``/``avd_layer`` (renamed): the one
+    filter drops both (no unknown key), for the converter and for
+    ``init_weights`` alike."""
+    mmseg = STDCNet('STDCNet1', 3, (32, 64, 256, 512, 1024), 'cat', BN,
+                    dict(type='ReLU')).state_dict()
+    sd = {
+        k: _randn(*v.shape, seed=i)
+        for i, (k, v) in enumerate(mmseg.items()) if v.is_floating_point()
+    }
+    aliases = {
+        'x8.0.2.layers.0.conv.weight': 'stages.2.0.layers.0.conv.weight',
+        'x16.0.4.downsample.bn.bias': 'stages.3.0.downsample.bn.bias',
+        'x32.0.6.layers.1.bn.weight': 'stages.4.0.layers.1.bn.weight',
+    }
+    sd.update({alias: sd[key] for alias, key in aliases.items()})
+    converted, unknown, dropped = checkpoint_filter_fn({'state_dict': sd})
+    net = STDCShallowNet(6, norm_cfg=BN)
+    own = {k for k, v in net.state_dict().items() if v.is_floating_point()}
+    assert unknown == [] and set(converted) == own
+    assert set(dropped) == set(aliases) | {
+        k
+        for k in sd if k.startswith('stages.4.')
+    }
+    stem = sd['stages.0.conv.weight']
+    assert torch.equal(converted['stages.0.conv.weight'],
+                       torch.cat([stem, stem], 1))
+    ckpt = tmp_path / 'stdc1_mmseg.pth'
+    torch.save(sd, ckpt)
+    net = STDCShallowNet(
+        6, norm_cfg=BN, init_cfg=dict(type='Pretrained', checkpoint=str(ckpt)))
+    net.init_weights()
+    for k, v in net.state_dict().items():
+        if v.is_floating_point():
+            assert torch.equal(v, converted[k]), k
+    sd['x4.0.1.bn.weight'] = sd['stages.1.bn.weight'] + 1
+    with pytest.raises(ValueError, match='x4.0.1.bn.weight should alias'):
+        checkpoint_filter_fn(sd)
 
 
 def test_shallow_net_default_init_is_kaiming_fan_out():
@@ -194,10 +239,11 @@ def test_isd_head_official_init_of_the_classifier():
     assert torch.equal(head.aux_head_8.conv_bn_relu.bn.weight, torch.ones(64))
 
 
-def test_isd_head_loss_names_bad_label_file():
+def test_isd_head_bad_label_file_is_named_before_the_loss():
+    """LabelCheckHook's check with the head's classes (the head does not
+    check again)."""
     head = _head()
     sample = SegDataSample(metainfo=dict(seg_map_path='bad_labelIds.png'))
     sample.gt_sem_seg = PixelData(data=torch.full((1, 64, 64), 7))
-    with pytest.raises(ValueError, match='bad_labelIds.png'):
-        head.loss((_randn(1, 3, 64, 64), _randn(1, 128, 2, 2)), [sample],
-                  dict())
+    with pytest.raises(ValueError, match=r'bad_labelIds.png: values \[7\]'):
+        check_batch_labels(SimpleNamespace(decode_head=head), [sample])

@@ -79,13 +79,13 @@ def _strip(sd, prefix):
 
 @functools.lru_cache(maxsize=None)
 def _build(cfg_path):
-    from mmengine.config import Config
-    from mmengine.model import revert_sync_batchnorm
-    from mmseg.registry import MODELS
-    cfg = Config.fromfile(cfg_path)
-    cfg.model.pretrained = None
-    cfg.model.refine_head.shallow_net.init_cfg = None
-    return revert_sync_batchnorm(MODELS.build(cfg.model))
+    from mmseg_ext.apis import build_model
+    return build_model(
+        cfg_path,
+        cfg_options={
+            'model.pretrained': None,
+            'model.refine_head.shallow_net.init_cfg': None
+        })
 
 
 # ------------------------------------------------------------ pyramid ----

@@ -7,10 +7,11 @@ import os.path as osp
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.model import revert_sync_batchnorm
 from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
+
+from mmseg_ext.apis import build_model
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CFG_DIR = osp.join(ROOT, 'configs', 'isdnet')
@@ -34,7 +35,7 @@ def _build(path, crop_size=None):
     cfg.model.pretrained = None
     cfg.model.refine_head.shallow_net.init_cfg = None
     torch.manual_seed(0)
-    model = revert_sync_batchnorm(MODELS.build(cfg.model))
+    model = build_model(cfg)
     model.init_weights()
     return model
 
@@ -249,7 +250,7 @@ def test_init_weights_loads_imagenet_stdc_into_the_shallow_net(tmp_path):
     cfg = copy.deepcopy(_cfg(DEEPGLOBE))
     cfg.model.pretrained = None
     cfg.model.refine_head.shallow_net.init_cfg.checkpoint = str(ckpt)
-    model = revert_sync_batchnorm(MODELS.build(cfg.model))
+    model = build_model(cfg)
     model.init_weights()
     net = model.refine_head.shallow_net
     stem = sd['stages.0.conv.weight']

@@ -1,9 +1,12 @@
+from types import SimpleNamespace
+
 import pytest
 import torch
 import torch.nn.functional as F
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
+from mmseg_ext.engine.hooks.label_check_hook import check_batch_labels
 from mmseg_ext.models.decode_heads import SFHead
 from mmseg_ext.models.losses import OhemCrossEntropyLoss, ohem_keep_mask
 
@@ -48,8 +51,9 @@ def test_mean_over_kept_pixels_not_all_pixels():
     torch.testing.assert_close(loss, torch.tensor(10.0), atol=1e-3, rtol=0)
 
 
-def test_out_of_range_label_is_a_clear_error_from_the_head():
-    """The head checks the labels (once); the loss no longer does."""
+def test_out_of_range_label_is_a_clear_error_before_the_loss():
+    """LabelCheckHook checks the labels (once, before the iteration); the
+    head and the loss do not, as mmseg's."""
     head = SFHead([8],
                   8,
                   in_index=[0],
@@ -59,7 +63,7 @@ def test_out_of_range_label_is_a_clear_error_from_the_head():
     sample.gt_sem_seg = PixelData(data=torch.tensor([[[0, 1], [40, 255]]]))
     with pytest.raises(
             ValueError, match=r'outside \[0, 4\).*l\.png: values \[40\]'):
-        head.loss([torch.randn(1, 8, 2, 2)], [sample], dict())
+        check_batch_labels(SimpleNamespace(decode_head=head), [sample])
 
 
 def test_per_pixel_weight_is_refused():

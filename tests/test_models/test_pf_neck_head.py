@@ -1,9 +1,12 @@
 """PFNeck / PFHead behaviour: outputs, edge supervision, gradients, errors."""
+from types import SimpleNamespace
+
 import pytest
 import torch
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
+from mmseg_ext.engine.hooks.label_check_hook import check_batch_labels
 from mmseg_ext.models.decode_heads import PFHead
 from mmseg_ext.models.necks import PFNeck, PointFlowModule
 
@@ -116,8 +119,10 @@ def test_head_without_boundary_targets_names_the_fix():
         head.loss(feats, _samples(edge=False), train_cfg={})
 
 
-def test_head_rejects_labels_outside_classes():
-    neck, head = _model()
-    feats = neck.eval()(_inputs())
-    with pytest.raises(ValueError, match='lbl_0.png'):
-        head.loss(feats, _samples(label_value=7), train_cfg={})
+def test_labels_outside_the_head_classes_are_refused_before_the_loss():
+    """LabelCheckHook's check (the head does not check again), with the
+    head's 5 classes: the error names the file and the value."""
+    _, head = _model()
+    model = SimpleNamespace(decode_head=head)
+    with pytest.raises(ValueError, match=r'lbl_0.png: values \[7\]'):
+        check_batch_labels(model, _samples(label_value=7))

@@ -36,7 +36,6 @@ import torch
 import torch.nn as nn
 from conftest import max_abs_diff
 from mmseg.models.decode_heads import FCNHead
-from mmseg.utils import register_all_modules
 
 from mmseg_ext.models import ckpt_convert as conv
 from mmseg_ext.models.decode_heads.sf_head import SFHead
@@ -107,12 +106,8 @@ class _Composition(nn.Module):
 @functools.lru_cache(maxsize=None)
 def _build(cfg_path):
     """Model of ``cfg_path`` with BN instead of SyncBN (cached, build once)."""
-    from mmengine.config import Config
-    from mmengine.model import revert_sync_batchnorm
-    from mmseg.registry import MODELS
-    register_all_modules()
-    cfg = Config.fromfile(cfg_path)
-    return revert_sync_batchnorm(MODELS.build(cfg.model))
+    from mmseg_ext.apis import build_model
+    return build_model(cfg_path)
 
 
 # --------------------------------------------------------------- parity ----

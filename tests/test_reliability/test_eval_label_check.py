@@ -16,15 +16,16 @@ import inprocess
 import numpy as np
 import pytest
 import torch
-from mmengine.model import revert_sync_batchnorm
 from mmengine.structures import PixelData
-from mmseg.registry import DATASETS, MODELS
+from mmseg.registry import DATASETS
 from mmseg.structures import SegDataSample
 from PIL import Image
 from torch import nn
 
+from mmseg_ext.apis import build_model
 from mmseg_ext.engine import LabelCheckHook
-from mmseg_ext.engine.hooks.label_check_hook import model_label_space
+from mmseg_ext.engine.hooks.label_check_hook import (check_batch_labels,
+                                                     model_label_space)
 from tools.main_job.cityscapes import (cityscapes_test_options,
                                        cityscapes_train_options)
 from tools.main_job.options import load_config
@@ -54,7 +55,7 @@ def bad_labels(tmp_path, cityscapes_root):
 
 
 def _weights(cfg_path, path):
-    model = revert_sync_batchnorm(MODELS.build(load_config(cfg_path).model))
+    model = build_model(load_config(cfg_path))
     torch.save({'state_dict': model.state_dict()}, path)
     return path
 
@@ -126,16 +127,16 @@ def test_label_space_of_a_cascade_and_a_model_without_heads():
         LabelCheckHook().before_run(SimpleNamespace(model=nn.Linear(1, 1)))
 
 
-def test_head_level_check_gives_the_same_message(bad_labels):
-    """Our heads keep their own check (direct ``model.loss`` calls, no
-    Runner); it is the same function, so the same text."""
+def test_check_without_a_runner_gives_the_same_message(bad_labels):
+    """Direct ``model.loss`` callers (no Runner, no hook) check the batch
+    with ``check_batch_labels``: the hook's function, so the same text; the
+    heads themselves do not check (as mmseg's)."""
     cfg = copy.deepcopy(load_config(R18).val_dataloader.dataset)
     cfg.data_root = str(bad_labels)
     cfg.data_prefix = dict(
         img_path='leftImg8bit/val', seg_map_path='gtFine/val')
     sample = DATASETS.build(cfg)[0]['data_samples']
-    model = revert_sync_batchnorm(MODELS.build(load_config(R18).model))
-    feats = [torch.zeros(2, c, 4, 8) for c in (128, 128, 128, 128)]
+    model = build_model(load_config(R18))
     with pytest.raises(ValueError) as e:
-        model.decode_head.loss(feats, [sample, sample], model.train_cfg)
+        check_batch_labels(model, [sample, sample])
     assert MESSAGE.format(bad_labels / LBL_REL) in str(e.value)

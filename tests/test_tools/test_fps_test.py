@@ -6,6 +6,7 @@ import os.path as osp
 import pytest
 import torch
 
+from mmseg_ext.apis import builder
 from mmseg_ext.benchmark import (FORWARDS, benchmark, cli, format_table,
                                  make_forward, measure, register_forward)
 
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.usefixtures('repo_root_one_thread')
 def spy(monkeypatch):
     """Record every built segmentor and the input shapes its forward sees."""
     models, shapes = [], []
-    revert = measure.revert_sync_batchnorm
+    revert = builder.revert_sync_batchnorm
 
     def spy_revert(model):
         model = revert(model)
@@ -29,7 +30,7 @@ def spy(monkeypatch):
             lambda module, args: shapes.append(tuple(map(int, args[0].shape))))
         return model
 
-    monkeypatch.setattr(measure, 'revert_sync_batchnorm', spy_revert)
+    monkeypatch.setattr(builder, 'revert_sync_batchnorm', spy_revert)
     return models, shapes
 
 
@@ -210,7 +211,7 @@ def test_fuse_conv_bn_folds_bn_and_keeps_the_logits(spy, monkeypatch):
 
     assert bns(models[1]) < bns(models[0]) // 4
     assert rows[1]['params'] < rows[0]['params']
-    revert = measure.revert_sync_batchnorm
+    revert = builder.revert_sync_batchnorm
 
     def revert_with_statistics(model):  # non-trivial BN statistics to fold
         model = revert(model)
@@ -223,9 +224,9 @@ def test_fuse_conv_bn_folds_bn_and_keeps_the_logits(spy, monkeypatch):
                 m.weight.data.copy_(torch.rand(n, generator=gen) + 0.5)
         return model
 
-    monkeypatch.setattr(measure, 'revert_sync_batchnorm',
+    monkeypatch.setattr(builder, 'revert_sync_batchnorm',
                         revert_with_statistics)
-    cfg = measure.load_config(R18)
+    cfg = builder.load_config(R18)
     x = torch.randn(1, 3, 32, 64)
     logits = []
     for fuse in (False, True):

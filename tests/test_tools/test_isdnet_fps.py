@@ -5,7 +5,8 @@ import os.path as osp
 
 import pytest
 
-from mmseg_ext.benchmark import cli, measure
+from mmseg_ext.apis import builder
+from mmseg_ext.benchmark import cli
 
 ISDNET = 'configs/isdnet/isdnet_r18-d8_4xb2-80k_deepglobe-1224x1224.py'
 DEEPLAB = 'configs/isdnet/deeplabv3_r18-d8_4xb2-80k_deepglobe-1224x1224.py'
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.usefixtures('repo_root_one_thread')
 
 def test_isdnet_and_baseline_in_one_table(monkeypatch, capsys):
     outputs = []
-    revert = measure.revert_sync_batchnorm
+    revert = builder.revert_sync_batchnorm
 
     def spy(model):
         model = revert(model)
@@ -23,7 +24,7 @@ def test_isdnet_and_baseline_in_one_table(monkeypatch, capsys):
             (type(m).__name__, tuple(out.shape))))
         return model
 
-    monkeypatch.setattr(measure, 'revert_sync_batchnorm', spy)
+    monkeypatch.setattr(builder, 'revert_sync_batchnorm', spy)
     rows = cli.main(f'{ISDNET} {DEEPLAB} --height 64 --width 96 '
                     '--device cpu --warmup 0 --iters 1'.split())
     table = capsys.readouterr().out

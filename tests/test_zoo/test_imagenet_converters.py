@@ -11,11 +11,10 @@ import os.path as osp
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.model import revert_sync_batchnorm
-from mmseg.registry import MODELS
 
+from mmseg_ext.apis import build_model
+from mmseg_ext.models.backbones.stdc_shallow_net import checkpoint_filter_fn
 from mmseg_ext.models.ckpt_convert.imagenet import (convert_resnet_d,
-                                                    convert_stdc813,
                                                     resnet_d_main,
                                                     stdc813_main)
 from .official_layouts import (random_state_dict, resnet_d_shapes,
@@ -38,7 +37,7 @@ def build(config, **init):
         for name in path.split('__'):
             part = part[name]
         part.init_cfg.checkpoint = ckpt
-    return revert_sync_batchnorm(MODELS.build(cfg.model))
+    return build_model(cfg)
 
 
 @pytest.mark.parametrize('depth,config', [(18, SFNET_R18), (50, PFNET_R50)])
@@ -107,7 +106,7 @@ def test_stdc813_lands_where_the_shallow_net_uses_it(tmp_path, capsys):
                  'conv_last.conv.weight', 'x8.0.2.conv_list.0.conv.weight',
                  'features.6.conv_list.0.conv.weight'):
         assert gone in out, gone
-    result = convert_stdc813({'state_dict': official})
+    result = checkpoint_filter_fn({'state_dict': official})
     assert not result.unknown
     n_features = sum(k.startswith('features.') for k in official)
     assert len(result.dropped) == len(official) - len(converted)
@@ -143,7 +142,7 @@ def test_stdc813_alias_mismatch_is_refused(tmp_path):
     official = stdc813_state_dict()
     official['x4.0.1.conv.weight'] = official['x4.0.1.conv.weight'] + 1
     with pytest.raises(ValueError, match='x4.0.1.conv.weight should alias'):
-        convert_stdc813(official)
+        checkpoint_filter_fn(official)
 
 
 def test_in1k_pre_configs_name_files_under_pretrain():

@@ -18,9 +18,9 @@ import pytest
 import torch
 from conftest import REPO, is_deploy_or_base_config
 from mmengine.config import Config
-from mmengine.model import revert_sync_batchnorm
 from mmseg.registry import MODELS
 
+from mmseg_ext.apis import build_model
 from mmseg_ext.utils.pretrained import (PretrainedDownloadError,
                                         PretrainedFileNotFoundError)
 
@@ -66,7 +66,7 @@ def named_weights(model_cfg) -> list:
     return found
 
 
-def _timm_offline(model_cfg) -> str:
+def _timm_offline(cfg) -> str:
     """mmseg's TIMMBackbone with ``pretrained=True`` has timm fetch the
     ImageNet weights from the Hugging Face Hub while *building* (timm
     1.0's ``create_model``), not in ``init_weights``: offline the build
@@ -74,17 +74,16 @@ def _timm_offline(model_cfg) -> str:
     ``OSError``; our clear-error loaders do not see it). The README's route,
     ``model.backbone.pretrained=False`` (and ``checkpoint_path=PATH`` for a
     local timm file), builds and initialises offline."""
-    assert model_cfg.backbone.pretrained is True
+    assert cfg.model.backbone.pretrained is True
     with pytest.raises(OSError) as info:
-        MODELS.build(model_cfg)
+        MODELS.build(cfg.model)
     chain, error = [], info.value
     while error is not None:
         chain.append(repr(error))
         error = error.__cause__ or error.__context__
     assert any('test: offline' in e for e in chain), chain
-    local = copy.deepcopy(model_cfg)
-    local.backbone.pretrained = False
-    model = revert_sync_batchnorm(MODELS.build(local))
+    model = build_model(
+        copy.deepcopy(cfg), cfg_options={'model.backbone.pretrained': False})
     model.init_weights()
     return f'build fetches timm weights ({type(info.value).__name__}); ' \
         'pretrained=False initialised offline'
@@ -113,11 +112,11 @@ def test_build_and_init_every_config_offline(offline):
             # check per timm backbone, whatever the heads
             timm_key = repr(cfg.model.backbone)
             if timm_key not in timm_seen:
-                timm_seen[timm_key] = _timm_offline(cfg.model)
+                timm_seen[timm_key] = _timm_offline(cfg)
             outcomes[name] = timm_seen[timm_key]
             continue
         weights = named_weights(cfg.model)
-        model = revert_sync_batchnorm(MODELS.build(cfg.model))  # no network
+        model = build_model(cfg)  # no network
         try:
             model.init_weights()
         except (PretrainedDownloadError, PretrainedFileNotFoundError) as e:

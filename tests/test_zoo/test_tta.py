@@ -19,11 +19,10 @@ import pytest
 import torch
 from conftest import run_command
 from mmengine.config import Config, DictAction
-from mmengine.model import revert_sync_batchnorm
 from mmseg.datasets import PascalContextDataset
-from mmseg.registry import MODELS
 from PIL import Image
 
+from mmseg_ext.apis import build_model
 from mmseg_ext.datasets.preparation import deepglobe, inria
 from mmseg_ext.datasets.preparation.isaid import conversion as isaid
 from tools.main_job import isdnet as isdnet_job
@@ -147,7 +146,7 @@ def test_tta_runs_on_the_real_sample(dataset, roots, tmp_path, mim):
     cfg.merge_from_dict(parse_options(extra))
     cfg.model.pretrained = None
     torch.manual_seed(0)
-    model = revert_sync_batchnorm(MODELS.build(cfg.model))
+    model = build_model(cfg)
     ckpt = tmp_path / 'random.pth'
     torch.save(
         {

@@ -12,9 +12,8 @@ import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.model import revert_sync_batchnorm
-from mmseg.registry import MODELS
 
+from mmseg_ext.apis import build_model
 from mmseg_ext.apis.video import main, overlay
 
 CONFIG = 'configs/sfnet/sfnet_r18-d32_4xb2-50k_cityscapes-512x1024.py'
@@ -43,7 +42,7 @@ def test_video_demo_writes_every_frame_with_overlays(tmp_path,
     config.write_text(f'_base_ = [{osp.abspath(CONFIG)!r}]\n'
                       f'test_pipeline = {pipeline!r}\n')
     torch.manual_seed(0)
-    model = revert_sync_batchnorm(MODELS.build(cfg.model))
+    model = build_model(cfg)
     ckpt = str(tmp_path / 'sfnet.pth')
     torch.save({'state_dict': model.state_dict(), 'meta': {}}, ckpt)
 

@@ -17,7 +17,6 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.config import Config
-from mmengine.model import revert_sync_batchnorm
 from mmengine.optim import build_optim_wrapper
 from mmengine.structures import PixelData
 
@@ -59,13 +58,11 @@ def build_model(cfg_path: str,
             it, i.e. not at all).
         model_overrides (dict, optional): Merged into ``cfg.model``.
     """
-    from mmseg.registry import MODELS
-    cfg = Config.fromfile(cfg_path)
+    from mmseg_ext import apis
+    cfg = apis.load_config(cfg_path)
     cfg.model.data_preprocessor.size = tuple(crop)
-    if model_overrides:
-        cfg.merge_from_dict(dict(model=model_overrides))
-    model = revert_sync_batchnorm(MODELS.build(cfg.model))
-    return model, cfg
+    overrides = dict(model=model_overrides) if model_overrides else None
+    return apis.build_model(cfg, cfg_options=overrides), cfg
 
 
 def to_data(batch: Dict[str, torch.Tensor]) -> dict:

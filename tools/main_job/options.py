@@ -13,14 +13,14 @@ from mmengine.config import Config
 
 @lru_cache(maxsize=None)
 def load_config(path: str) -> Config:
-    """The resolved config at ``path`` (cached; do not modify it).
+    """The resolved config at ``path`` (cached; do not modify it), read by
+    :func:`mmseg_ext.apis.load_config`.
 
     Raises:
         FileNotFoundError: If ``path`` does not exist.
     """
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'config file not found: {path}')
-    return Config.fromfile(path)
+    from mmseg_ext import apis
+    return apis.load_config(path)
 
 
 def sample_root(data_root: str, name: str, expected: str) -> str:

@@ -8,8 +8,9 @@ dict of our ``STDCShallowNet``: ``features.0-5`` -> ``stages.{0, 1, 2.0,
 ``downsample``), the (32, 3, 3, 3) stem conv duplicated to 6 input channels
 as the official code does; the stage aliases ``x2/x4/x8/x16/x32``, the
 third stage ``features.6-7``, ``conv_last`` and the classifier (``fc``,
-``bn``, ``linear``) are dropped and listed. The key map is
-``mmseg_ext.models.ckpt_convert.imagenet.convert_stdc813``.
+``bn``, ``linear``) are dropped and listed. The conversion is the shallow
+net's own (``init_weights`` loads through it):
+``mmseg_ext.models.backbones.stdc_shallow_net.checkpoint_filter_fn``.
 
 Usage::
 

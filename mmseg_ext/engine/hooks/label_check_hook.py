@@ -8,9 +8,11 @@ PointRend) fail on a value outside the classes with ``IndexError: Target
 mmseg's ``IoUMetric`` silently drops such pixels, so ``mim test`` prints a
 lower mIoU and exits 0. One entry in ``configs/_base_/default_runtime.py``'s
 ``custom_hooks`` runs
-:func:`~mmseg_ext.models.utils.label_check.check_seg_labels` (the same
-function and message as our heads' :class:`LabelCheckMixin`)
-before each training, validation and test iteration.
+:func:`~mmseg_ext.models.utils.label_check.check_seg_labels` before each
+training, validation and test iteration: the one label-value check (the
+heads and losses, ours as mmseg's, do not check again). Code that calls
+``model.loss`` without a Runner checks its batch the same way with
+:func:`check_batch_labels`.
 
 Sizes and empty splits are checked where the samples load
 (:mod:`mmseg_ext.datasets.checked`).
@@ -59,6 +61,42 @@ def _flat_samples(samples: Sequence) -> list:
     return flat
 
 
+def _label_space(model: nn.Module) -> Tuple[int, int]:
+    """:func:`model_label_space`, or TypeError when there is none."""
+    space = model_label_space(model)
+    if space is None:
+        raise TypeError(
+            f'LabelCheckHook: {type(model).__name__} has no decode_head '
+            'with num_classes; remove the hook from custom_hooks for such a '
+            'model')
+    return space
+
+
+def _check_samples(samples: Sequence, space: Tuple[int, int]) -> None:
+    labelled = [s for s in _flat_samples(samples) if 'gt_sem_seg' in s]
+    if labelled:
+        check_seg_labels(labelled, *space)
+
+
+def check_batch_labels(model: nn.Module, data_samples: Sequence) -> None:
+    """Check a batch against ``model``'s classes, as
+    :class:`LabelCheckHook` does before each iteration (for ``model.loss``
+    called without a Runner: the heads do not check).
+
+    Args:
+        model (nn.Module): A segmentor (see :func:`model_label_space`).
+        data_samples (Sequence[SegDataSample]): The batch's samples; those
+            without ``gt_sem_seg`` are skipped, ``--tta`` lists flattened.
+
+    Raises:
+        TypeError: If ``model`` has no decode head with ``num_classes``.
+        ValueError: As
+            :func:`~mmseg_ext.models.utils.label_check.check_seg_labels`,
+            naming each file and its offending values.
+    """
+    _check_samples(data_samples, _label_space(model))
+
+
 @HOOKS.register_module()
 class LabelCheckHook(Hook):
     """Refuse a batch whose label maps hold ids that are no class.
@@ -77,19 +115,11 @@ class LabelCheckHook(Hook):
     priority = 'HIGH'
 
     def before_run(self, runner) -> None:
-        space = model_label_space(runner.model)
-        if space is None:
-            raise TypeError(
-                f'LabelCheckHook: {type(runner.model).__name__} has no '
-                'decode_head with num_classes; remove the hook from '
-                'custom_hooks for such a model')
-        self._space = space
+        self._space = _label_space(runner.model)
 
     def _check(self, data_batch) -> None:
-        samples: Sequence = (data_batch or {}).get('data_samples') or []
-        labelled = [s for s in _flat_samples(samples) if 'gt_sem_seg' in s]
-        if labelled:
-            check_seg_labels(labelled, *self._space)
+        _check_samples((data_batch or {}).get('data_samples') or [],
+                       self._space)
 
     def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
         self._check(data_batch)

@@ -221,8 +221,9 @@ def check_against_config(
 ) -> Tuple[List[str], List[str], List[str]]:
     """Build the model of ``config`` and load ``converted`` non-strictly.
 
-    SyncBN layers are reverted to BN so that this runs on CPU without a
-    process group; pretraining (``model.pretrained`` and the ``init_cfg`` of
+    The model is built by :func:`mmseg_ext.apis.build_model` (SyncBN
+    reverted to BN, so that this runs on CPU without a process group);
+    pretraining (``model.pretrained`` and the ``init_cfg`` of
     the ``no_init`` sub-models) is disabled.
 
     Args:
@@ -235,18 +236,9 @@ def check_against_config(
         tuple: ``(missing, unexpected, mismatched)`` key lists; mismatched
         entries read ``'key: checkpoint (..) vs model (..)'``.
     """
-    from mmengine.config import Config
-    from mmengine.model import revert_sync_batchnorm
-    from mmengine.utils import import_modules_from_strings
-    from mmseg.registry import MODELS
-    from mmseg.utils import register_all_modules
+    from mmseg_ext.apis.builder import build_model, load_config
 
-    cfg = Config.fromfile(config)
-    register_all_modules()
-    if cfg.get('custom_imports'):
-        import_modules_from_strings(**cfg.custom_imports)
-    else:
-        import mmseg_ext  # noqa: F401
+    cfg = load_config(config)
     cfg.model.pretrained = None
     for path in no_init:
         part = cfg.model
@@ -254,7 +246,7 @@ def check_against_config(
             part = part.get(name) if part is not None else None
         if part is not None:
             part.init_cfg = None
-    model = revert_sync_batchnorm(MODELS.build(cfg.model))
+    model = build_model(cfg)
     own = model.state_dict()
     mismatched = [
         f'{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}'

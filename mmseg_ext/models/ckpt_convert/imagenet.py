@@ -17,23 +17,20 @@ prefix, so a config names the file in the backbone's
   releases) is recognised too.
 * **STDC1** (``STDCNet813M_73.91.tar``, MichaelFan01/STDC-Seg
   ``nets/stdcnet.py`` ``STDCNet813``; loaded by the official ISDNet
-  ``ShallowNet.init_weight``) -> :class:`STDCShallowNet`: ``features.0-5``
-  renamed by :mod:`.stdc`, the stem duplicated over the 6 input channels as
-  the official code does; the ``x2/x4/x8/x16/x32`` aliases (the same
-  tensors registered twice), the third stage ``features.6-7``,
-  ``conv_last`` and the classifier (``fc``, ``bn``, ``linear``) are dropped
-  and listed.
+  ``ShallowNet.init_weight``) -> :class:`STDCShallowNet`: the conversion is
+  the model's own
+  :func:`~mmseg_ext.models.backbones.stdc_shallow_net.checkpoint_filter_fn`
+  (the one ``init_weights`` uses); here only its command line
+  (:func:`stdc813_spec`), whose report lists the dropped and unknown keys.
 """
+import argparse
 import re
-from collections import OrderedDict
+from functools import partial
 from typing import Dict
-
-import torch
 
 from .cli import ConverterSpec, build_parser, run
 from .engine import (PARAM, ConversionError, ConversionResult, apply_rules,
                      compile_rules, unwrap_state_dict)
-from .stdc import SHALLOW_STAGES, expand_first_conv, stdc_official_to_stages
 
 WRAPPERS = ('state_dict', 'model')
 _LAYER = (r'(?P<l>layer[1-4]\.\d+\.(?:conv[1-3]|bn[1-3]|downsample\.[01]))\.' +
@@ -54,10 +51,6 @@ RESNET_FLAT_STEM_RULES = compile_rules([
 RESNET_CLASSIFIER = re.compile(r'fc\.(?:weight|bias)')
 # blocks per stage of the official resnet18/50/101
 RESNET_DEPTHS = {(2, 2, 2, 2): 18, (3, 4, 6, 3): 50, (3, 4, 23, 3): 101}
-
-STDC_CLASSIFIER = re.compile(r'(?:conv_last\.(?:conv|bn)|fc|bn|linear)\.' +
-                             PARAM)
-_STDC_ALIAS = re.compile(r'x(?:2|4|8|16|32)\.0\.(?P<i>\d+)\.(?P<rest>.+)')
 
 
 def resnet_depth(state_dict: Dict) -> int:
@@ -114,62 +107,6 @@ def convert_resnet_d(state_dict: Dict) -> ConversionResult:
     return apply_rules(src, rules, RESNET_CLASSIFIER)
 
 
-def convert_stdc813(state_dict: Dict,
-                    in_channels: int = 6) -> ConversionResult:
-    """STDC-Seg ``STDCNet813`` ImageNet weights -> :class:`STDCShallowNet`.
-
-    Args:
-        state_dict (dict): ``STDCNet813M_73.91.tar`` (its ``state_dict``).
-        in_channels (int): Input channels of the shallow net (6: two RGB
-            Laplacian residuals); the (32, 3, 3, 3) stem conv is tiled to
-            (32, in_channels, 3, 3). Default: 6.
-
-    Returns:
-        ConversionResult: ``stages.{0,1,2.*,3.*}.*`` tensors, the unknown
-        source keys, and the dropped keys (``x*`` aliases, ``features.6-7``,
-        ``conv_last``, ``fc``, ``bn``, ``linear``).
-
-    Raises:
-        ConversionError: If an ``x*`` alias holds values different from its
-            ``features`` tensor, no stem/stage key is present, or the stem
-            cannot be tiled over ``in_channels``.
-    """
-    src = unwrap_state_dict(state_dict, wrappers=WRAPPERS)
-    kept, dropped = OrderedDict(), []
-    for key, value in src.items():
-        m = _STDC_ALIAS.fullmatch(key)
-        if m:
-            canonical = f'features.{m["i"]}.{m["rest"]}'
-            if canonical in src and not torch.equal(src[canonical], value):
-                raise ConversionError(
-                    f'{key} should alias {canonical} (STDCNet813 registers '
-                    'its stages twice) but holds different values')
-            if canonical in src:
-                dropped.append(key)
-                continue
-            key = canonical
-        if STDC_CLASSIFIER.fullmatch(key) or re.match(r'features\.[67]\.',
-                                                      key):
-            dropped.append(key)
-            continue
-        kept[key] = value
-    renamed = stdc_official_to_stages(kept)
-    out, unknown = OrderedDict(), []
-    for key, value in renamed.items():
-        if not SHALLOW_STAGES.match(key):
-            unknown.append(key)
-        out[key] = value
-    if len(out) == len(unknown):
-        raise ConversionError(
-            'no STDC1 stem/stage keys (features.0-5.*) found; keys start '
-            f'with {list(src)[:5]}')
-    try:
-        out = expand_first_conv(out, in_channels)
-    except (KeyError, ValueError) as e:
-        raise ConversionError(str(e)) from e
-    return ConversionResult(out, unknown, dropped)
-
-
 RESNET_D_SPEC = ConverterSpec(
     converter='tools/model_converters/resnet_d2mmseg.py',
     description='Convert the official deep-stem ImageNet ResNet '
@@ -183,14 +120,17 @@ RESNET_D_SPEC = ConverterSpec(
 
 
 def stdc813_spec(in_channels: int = 6) -> ConverterSpec:
-    """The spec of ``stdc2mmseg.py`` for a shallow net of ``in_channels``."""
+    """The spec of ``stdc2mmseg.py`` for a shallow net of ``in_channels``:
+    :func:`~mmseg_ext.models.backbones.stdc_shallow_net.checkpoint_filter_fn`
+    (imported here: the backbone module imports this package)."""
+    from ..backbones.stdc_shallow_net import checkpoint_filter_fn
     return ConverterSpec(
         converter='tools/model_converters/stdc2mmseg.py',
         description='Convert STDC-Seg ImageNet STDC1 weights '
         '(STDCNet813M_73.91.tar) to the weights of ISDNet\'s shallow net.',
-        convert=lambda sd: convert_stdc813(sd, in_channels),
+        convert=partial(checkpoint_filter_fn, in_channels=in_channels),
         source_layout='MichaelFan01/STDC-Seg nets/stdcnet.py STDCNet813 '
-        f'(ImageNet), stem tiled to {in_channels} channels',
+        f'(ImageNet), stem duplicated to {in_channels} channels',
         wrappers=WRAPPERS,
         dropped_note='dropped {n} keys (stage aliases, third stage, '
         'conv_last and the ImageNet classifier): {keys}',
@@ -203,13 +143,20 @@ def resnet_d_main(argv=None) -> int:
     return run(RESNET_D_SPEC, build_parser(RESNET_D_SPEC).parse_args(argv))
 
 
-def stdc813_main(argv=None) -> int:
-    """``stdc2mmseg.py``'s command line; returns the exit status."""
-    parser = build_parser(stdc813_spec())
+def add_in_channels_argument(parser: argparse.ArgumentParser) -> None:
+    """``--in-channels`` (default 6): the shallow net's input channels, over
+    which the STDC1 stem is duplicated."""
     parser.add_argument(
         '--in-channels',
         type=int,
         default=6,
-        help='input channels of the shallow net (ISDNet: 6)')
+        help='input channels of the shallow net (ISDNet: 6); the STDC1 stem '
+        'is duplicated over them')
+
+
+def stdc813_main(argv=None) -> int:
+    """``stdc2mmseg.py``'s command line; returns the exit status."""
+    parser = build_parser(stdc813_spec())
+    add_in_channels_argument(parser)
     args = parser.parse_args(argv)
     return run(stdc813_spec(args.in_channels), args)

@@ -12,7 +12,6 @@ table and the command line are in ``tools/model_converters/isdnet2mmseg.py``.
 import dataclasses
 import re
 from collections import OrderedDict
-from functools import partial
 from typing import Dict, List, Tuple
 
 import torch
@@ -20,7 +19,8 @@ import torch
 from .cli import ConverterSpec, build_parser, run
 from .engine import (PARAM, ConversionError, ConversionResult, apply_rules,
                      compile_rules, unwrap_state_dict, warn_leftovers)
-from .stdc import STDC_BLOCK_KEY, convert_stdc_imagenet, stdc_block_key
+from .imagenet import add_in_channels_argument, stdc813_spec
+from .stdc import STDC_BLOCK_KEY, stdc_block_key
 
 # checkpoints keep their state dict under 'state_dict' (mmcv/mmengine,
 # STDC-Seg) or 'model'
@@ -140,12 +140,6 @@ def convert_isdnet(state_dict: Dict) -> 'OrderedDict':
         convert_isdnet_with_report(state_dict), 'isdnet2mmseg')
 
 
-def _stdc_imagenet_result(state_dict: Dict,
-                          in_channels: int) -> ConversionResult:
-    return ConversionResult(
-        convert_stdc_imagenet(state_dict, in_channels), [], [])
-
-
 SPEC = ConverterSpec(
     converter='tools/model_converters/isdnet2mmseg.py',
     description='Convert an official ISDNet (cedricgsh/ISDNet) checkpoint, '
@@ -159,12 +153,10 @@ SPEC = ConverterSpec(
 
 
 def stdc_imagenet_spec(in_channels: int = 6) -> ConverterSpec:
-    """The ``--stdc-imagenet`` mode: :func:`.stdc.convert_stdc_imagenet`."""
+    """The ``--stdc-imagenet`` mode: ``stdc2mmseg.py``'s conversion
+    (:func:`.imagenet.stdc813_spec`), recorded as this script's."""
     return dataclasses.replace(
-        SPEC,
-        convert=partial(_stdc_imagenet_result, in_channels=in_channels),
-        source_layout='STDC1 ImageNet (stem duplicated to '
-        f'{in_channels} channels)')
+        stdc813_spec(in_channels), converter=SPEC.converter)
 
 
 def parse_args(argv=None):
@@ -174,12 +166,8 @@ def parse_args(argv=None):
         '--stdc-imagenet',
         action='store_true',
         help='SRC is STDC1 ImageNet weights: write STDCShallowNet weights '
-        'with the first conv duplicated to --in-channels')
-    parser.add_argument(
-        '--in-channels',
-        type=int,
-        default=6,
-        help='shallow-net input channels (--stdc-imagenet)')
+        'as tools/model_converters/stdc2mmseg.py does')
+    add_in_channels_argument(parser)
     args = parser.parse_args(argv)
     if args.stdc_imagenet and args.config:
         parser.error('--config checks segmentor checkpoints; it cannot be '

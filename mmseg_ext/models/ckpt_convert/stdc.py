@@ -1,9 +1,11 @@
 """STDC1 key map: STDC-Seg ``features.*`` -> mmseg ``STDCNet`` ``stages.*``.
 
 The one place that renames STDC weights, used by the ISDNet converter
-(:mod:`.isdnet`, the official ``refine_head.stdc_net``), by its
-``--stdc-imagenet`` mode (:func:`convert_stdc_imagenet`) and by
-:class:`~mmseg_ext.models.backbones.STDCShallowNet`'s ``init_weights``.
+(:mod:`.isdnet`, the official ``refine_head.stdc_net``) and by
+:func:`~mmseg_ext.models.backbones.stdc_shallow_net.checkpoint_filter_fn`,
+the one conversion of STDC1 ImageNet weights for ISDNet's shallow net
+(``init_weights``, ``stdc2mmseg.py`` and ``isdnet2mmseg.py
+--stdc-imagenet``).
 
 Source: STDC-Seg (MichaelFan01/STDC-Seg) ``nets/stdcnet.py``
 ``STDCNet813``, whose ``features`` list the official ISDNet
@@ -17,7 +19,7 @@ from typing import Dict
 import torch
 from torch import Tensor
 
-from .engine import PARAM, ConversionError, unwrap_state_dict
+from .engine import PARAM
 
 # index in STDC-Seg's ``STDCNet813.features`` (and the official ISDNet
 # ``ShallowNet.features``) -> index in mmseg's ``STDCNet.stages``
@@ -27,6 +29,14 @@ STDC_BLOCK_KEY = (r'(?:(?:conv_list\.\d+\.(?:conv|bn))|avd_layer\.[01]|conv|'
                   r'bn)\.' + PARAM)
 # the stem and first two stages: what ISDNet's shallow net keeps
 SHALLOW_STAGES = re.compile(r'stages\.(?:[01]|[23]\.[01])\.')
+# what it leaves out of an ImageNet STDC1: the third stage (``features.6-7``
+# = ``stages.4.*``), ``conv_last`` and the classifier (``fc``, ``bn``,
+# ``linear``); keys in the ``stages.*`` layout
+STDC1_LEFT_OUT = re.compile(r'stages\.4\.[01]\..+|(?:conv_last\.(?:conv|bn)|'
+                            r'fc|bn|linear)\.' + PARAM)
+# STDCNet813 registers its stages twice: ``x2/x4/x8/x16/x32`` are
+# ``nn.Sequential`` slices of ``features``, which keep its indices
+STDC1_ALIAS = re.compile(r'x(?:2|4|8|16|32)\.0\.(?P<i>\d+)\.(?P<rest>.+)')
 
 
 def stdc_block_key(index: int, rest: str) -> str:
@@ -65,14 +75,17 @@ def stdc_official_to_stages(state_dict: Dict[str, Tensor]) -> 'OrderedDict':
     Returns:
         OrderedDict: Renamed weights.
     """
-    out = OrderedDict()
-    for key, value in state_dict.items():
-        m = re.fullmatch(r'features\.(\d+)\.(.*)', key)
-        if m is None or int(m[1]) >= len(STDC1_FEATURE_TO_STAGE):
-            out[key] = value
-        else:
-            out[stdc_block_key(int(m[1]), m[2])] = value
-    return out
+    return OrderedDict(
+        (stdc_key_to_stages(k), v) for k, v in state_dict.items())
+
+
+def stdc_key_to_stages(key: str) -> str:
+    """One key of :func:`stdc_official_to_stages`: ``features.{i}.*`` (i <
+    8) renamed by :func:`stdc_block_key`, any other key unchanged."""
+    m = re.fullmatch(r'features\.(\d+)\.(.*)', key)
+    if m is None or int(m[1]) >= len(STDC1_FEATURE_TO_STAGE):
+        return key
+    return stdc_block_key(int(m[1]), m[2])
 
 
 def expand_first_conv(state_dict: Dict[str, Tensor],
@@ -113,37 +126,3 @@ def expand_first_conv(state_dict: Dict[str, Tensor],
             f'{in_channels} channels')
     out[key] = torch.cat([weight] * (in_channels // weight.shape[1]), dim=1)
     return out
-
-
-def convert_stdc_imagenet(state_dict: Dict,
-                          in_channels: int = 6) -> 'OrderedDict':
-    """STDC1 ImageNet weights -> :class:`STDCShallowNet` weights.
-
-    Accepts STDC-Seg ``features.*`` or mmseg ``stages.*`` keys; keeps the
-    stem and the first two stages and duplicates the first conv over
-    ``in_channels`` (official ``ShallowNet.init_weight``).
-
-    Args:
-        state_dict (dict): ImageNet STDC1 weights (possibly under
-            ``'state_dict'`` or ``'model'``).
-        in_channels (int): Input channels of the shallow net. Default: 6.
-
-    Returns:
-        OrderedDict: ``stages.{0,1,2.*,3.*}.*`` tensors.
-
-    Raises:
-        ConversionError: If no shallow-net key is found or the first conv
-            cannot be tiled over ``in_channels``.
-    """
-    renamed = stdc_official_to_stages(
-        unwrap_state_dict(state_dict, wrappers=('state_dict', 'model')))
-    kept = OrderedDict(
-        (k, v) for k, v in renamed.items() if SHALLOW_STAGES.match(k))
-    if not kept:
-        raise ConversionError(
-            'no STDC1 stem/stage keys (features.0-5.* or stages.0-3.*) '
-            f'found; keys start with {list(renamed)[:5]}')
-    try:
-        return expand_first_conv(kept, in_channels)
-    except (KeyError, ValueError) as e:
-        raise ConversionError(str(e)) from e

@@ -15,7 +15,6 @@ from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, OptConfigType, SampleList
 from torch import Tensor
 
-from ..utils.label_check import LabelCheckMixin
 from ..utils.weight_init import paddle_default_init_
 from .glore_head import GloReGCN
 
@@ -204,7 +203,7 @@ class GlobalReasonUnit(BaseModule):
 
 
 @MODELS.register_module()
-class GINetHead(LabelCheckMixin, BaseDecodeHead):
+class GINetHead(BaseDecodeHead):
     """GINet head (`arXiv 2009.06160 <https://arxiv.org/abs/2009.06160>`_).
 
     Follows ``GIHead`` of PaddleSeg ``paddleseg/models/ginet.py`` (GINet has
@@ -248,8 +247,6 @@ class GINetHead(LabelCheckMixin, BaseDecodeHead):
     Raises:
         FileNotFoundError, ValueError: From :func:`load_class_embeddings`
             (missing file, wrong shape vs ``num_classes``), naming the file.
-        ValueError: In :meth:`loss`, if a label map holds ids outside the
-            classes and ``ignore_index``; the message names the file.
 
     Input: the neck's tuple; ``in_index`` selects (N, in_channels, h, w).
     Output of :meth:`forward`: logits (N, num_classes, h, w) in eval mode,

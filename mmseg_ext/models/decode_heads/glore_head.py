@@ -10,7 +10,6 @@ from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, OptConfigType
 from torch import Tensor
 
-from ..utils.label_check import LabelCheckMixin
 from ..utils.weight_init import paddle_default_init_
 
 
@@ -133,7 +132,7 @@ class GloReUnit(BaseModule):
 
 
 @MODELS.register_module()
-class GloReHead(LabelCheckMixin, BaseDecodeHead):
+class GloReHead(BaseDecodeHead):
     """GloRe segmentation head (`arXiv 1811.12814
     <https://arxiv.org/abs/1811.12814>`_, Sec. 4.3).
 

@@ -19,7 +19,6 @@ from mmseg.utils import ConfigType, SampleList, add_prefix
 from torch import Tensor
 
 from ..losses.isdnet_losses import feature_affinity_loss, image_recon_loss
-from ..utils.label_check import LabelCheckMixin
 from ..utils.laplacian_pyramid import laplacian_pyramid
 from ..utils.relation_aware_fusion import RelationAwareFusion
 from ..utils.sr_decoder import SegmentationHead, SRDecoder
@@ -51,7 +50,7 @@ class ISDHeadOutputs(NamedTuple):
 
 
 @MODELS.register_module()
-class ISDHead(LabelCheckMixin, BaseDecodeHead):
+class ISDHead(BaseDecodeHead):
     """ISDNet head: shallow network, two RAF stages and the SR decoder.
 
     `ISDNet (CVPR 2022)
@@ -106,9 +105,7 @@ class ISDHead(LabelCheckMixin, BaseDecodeHead):
 
     Raises:
         ValueError: If ``shallow_net.in_channels`` is not
-            ``in_channels * num_laplacian_levels``; in :meth:`loss`, if a
-            label map holds ids outside the classes and ``ignore_index``
-            (the message names the file).
+            ``in_channels * num_laplacian_levels``.
 
     mmseg's head contract: ``inputs`` is the pair ``(img, context)``, the
     image (N, in_channels, H, W) and the deep feature (N, C, h, w),
@@ -241,8 +238,8 @@ class ISDHead(LabelCheckMixin, BaseDecodeHead):
                      batch_data_samples: SampleList) -> Dict[str, Tensor]:
         """Losses of the main, auxiliary, SR and affinity outputs.
 
-        :meth:`loss` (checking the labels first, once per batch) runs
-        :meth:`forward` in training mode and passes its outputs here.
+        :meth:`loss` runs :meth:`forward` in training mode and passes its
+        outputs here.
 
         Args:
             seg_logits (ISDHeadOutputs): The training outputs of

@@ -38,9 +38,8 @@ class PFHead(SFHead):
         **kwargs: :class:`SFHead` / :class:`BaseDecodeHead` arguments.
 
     Raises:
-        ValueError: In :meth:`loss`, if a label map holds ids outside the
-            classes and ``ignore_index`` (naming the file), or if the
-            samples carry no ``gt_edge_map``.
+        ValueError: In :meth:`loss`, if the samples carry no
+            ``gt_edge_map``.
 
     Input: the neck's tuple; :meth:`forward` gives logits
     (N, num_classes, H/4, W/4) in eval mode and ``(logits, edge_logits)`` in

@@ -6,11 +6,9 @@ from mmseg.registry import MODELS
 from mmseg.utils import SampleList
 from torch import Tensor
 
-from ..utils.label_check import LabelCheckMixin
-
 
 @MODELS.register_module()
-class RefineASPPHead(LabelCheckMixin, ASPPHead):
+class RefineASPPHead(ASPPHead):
     """DeepLabV3 ASPP head of ISDNet's deep branch.
 
     The official ``RefineASPPHead`` (cedricgsh/ISDNet
@@ -27,10 +25,6 @@ class RefineASPPHead(LabelCheckMixin, ASPPHead):
     Args:
         **kwargs: :class:`ASPPHead` arguments (``dilations``,
             ``in_channels``, ``channels``, ...).
-
-    Raises:
-        ValueError: In :meth:`loss`, if a label map holds ids outside the
-            classes and ``ignore_index`` (the message names the file).
     """
 
     def forward(self, inputs: List[Tensor]) -> Tuple[Tensor, Tensor]:

@@ -9,12 +9,11 @@ from mmseg.registry import MODELS
 from mmseg.utils import OptConfigType
 from torch import Tensor
 
-from ..utils.label_check import LabelCheckMixin
 from ..utils.weight_init import torch_default_init_
 
 
 @MODELS.register_module()
-class SFHead(LabelCheckMixin, BaseDecodeHead):
+class SFHead(BaseDecodeHead):
     """Fusion head of SFNet (`arXiv 2002.10120
     <https://arxiv.org/abs/2002.10120>`_).
 

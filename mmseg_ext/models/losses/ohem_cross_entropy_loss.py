@@ -89,8 +89,8 @@ class OhemCrossEntropyLoss(nn.Module):
         ValueError: In :meth:`forward`, if given a ``weight`` (a sampler's
             per-pixel weights): OHEM selects its own pixels.
 
-    Label values are not checked here: the decode head checks them once
-    per batch (:class:`~mmseg_ext.models.utils.label_check.LabelCheckMixin`).
+    Label values are not checked here, as in mmseg's losses:
+    :class:`~mmseg_ext.engine.hooks.LabelCheckHook` checks every batch.
     """
 
     def __init__(self,
