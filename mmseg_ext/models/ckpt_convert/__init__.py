@@ -8,8 +8,9 @@ mmseg keeps its ``mmseg/models/utils/ckpt_convert.py`` (the STDC1 ImageNet
 conversion is the shallow net's own ``checkpoint_filter_fn``, beside the
 model).
 The scripts in ``tools/model_converters/`` call ``<model>.main``. Importing
-this package builds no model and imports nothing else of
-:mod:`mmseg_ext.models`.
+this package builds no model, but like any ``mmseg_ext.*`` import it runs
+``mmseg_ext/__init__.py`` first, which registers every component (a few
+seconds): the configs' ``custom_imports = ['mmseg_ext']`` relies on that.
 """
 from . import cli, engine, imagenet, isdnet, pfnet, sfnet, stdc
 from .cli import ConverterSpec
