@@ -46,8 +46,13 @@ class ISDNetEncoderDecoder(EncoderDecoder):
         decode_head (dict): :class:`RefineASPPHead` config.
         refine_head (dict): :class:`ISDHead` config.
         down_ratio (int): Downsampling of the deep-branch input. Default: 4.
-        neck, auxiliary_head, train_cfg, test_cfg, data_preprocessor,
-        pretrained, init_cfg: As :class:`EncoderDecoder`.
+        neck (dict, optional): As mmseg's ``EncoderDecoder``.
+        auxiliary_head (dict, optional): As mmseg's ``EncoderDecoder``.
+        train_cfg (dict, optional): As mmseg's ``EncoderDecoder``.
+        test_cfg (dict, optional): As mmseg's ``EncoderDecoder``.
+        data_preprocessor (dict, optional): As mmseg's ``EncoderDecoder``.
+        pretrained (str, optional): As mmseg's ``EncoderDecoder``.
+        init_cfg (dict, optional): As mmseg's ``EncoderDecoder``.
 
     Raises:
         ValueError: If ``down_ratio < 1``.
