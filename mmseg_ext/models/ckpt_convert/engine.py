@@ -14,8 +14,9 @@ An official checkpoint is converted in four steps, each a function here:
 4. :func:`save_checkpoint` writes ``{'state_dict', 'meta'}`` through
    :func:`mmseg_ext.utils.atomic_io.atomic_file`.
 
-:func:`mmseg_ext.models.ckpt_convert.cli.run` chains them into the converters' command line. Its
-functions build no model: a model is built only when a config is checked.
+:func:`mmseg_ext.models.ckpt_convert.cli.run` chains them into the
+converters' command line. Its functions build no model: a model is built
+only when a config is checked.
 """
 import os.path as osp
 import re
