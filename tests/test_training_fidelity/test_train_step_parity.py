@@ -62,8 +62,39 @@ UPDATE_TOL = {'sfnet': 1e-5, 'sfnet_dsn': 1e-2, 'pfnet': 1e-5, 'isdnet': 1e-5}
 # to 7.3e-4 (ISDNet's affinity term at step 3); weights 2.5e-5 (SFNet),
 # 1.4e-3 (ISDNet), 8.4e-3 (PFNet, its PPM 1x1-bin conv); BN statistics
 # <= 1.0e-3; updates 2.6e-3 (SFNet) to 0.18 (PFNet, the same conv). There
-# the check is that training follows the same trajectory, within:
-OTHER_TORCH_TOL = {'later_loss': 2e-3, 'weight': 2e-2, 'update': 0.25}
+# (and on another CPU, below) the check is that training follows the same
+# trajectory, within:
+TRAJECTORY_TOL = {'later_loss': 2e-3, 'weight': 2e-2, 'update': 0.25}
+# The fixtures were also made on one CPU: ``meta['cpu']``, as _this_cpu
+# gives it, where a fixture says it. These do not: they were made on an
+# Intel Xeon (x86_64, AVX512 with BF16, no AMX; torch's capability AVX512).
+FIXTURE_CPU = 'GenuineIntel AVX512'
+# On another CPU vendor MKL (2024.2 in torch 2.13) runs other sgemm kernels,
+# and torch gives it matmuls and, at one thread, 1x1 stride-1 convs of
+# batch < 16 (telling MKL the CPU is Intel, mkl_serv_intel_cpu_true, gives
+# the fixtures' bits for SFNet and PFNet). Measured on an AMD EPYC (Zen 4,
+# AuthenticAMD, AVX512), torch 2.13.0+cpu, SFNet / SFNet-DSN / ISDNet:
+# step-1 losses <= 1.8e-7; steps 2-3 1.1e-6 / 1.3e-4 / 7.1e-4; weights
+# 3.5e-5 / 1.7e-3 / 8.4e-3; BN statistics <= 8.5e-3; updates 3.0e-3 /
+# 4.8e-2 / 0.11: TRAJECTORY_TOL holds. PFNet's R-50 in train mode (BN over
+# 16 and 64 values per channel in layers 4 and 3) doubles the first
+# difference (1.7e-7 after layer1.1.conv1, a 1x1 conv) about once per
+# bottleneck, to 1.8e-2 at the backbone's output; its discrete choices are
+# not the cause (the top-k takes every cell at these sizes, OHEM keeps
+# every pixel, no max-pool window is nearer a tie than 1.9e-5 relative)
+# and 1e-7 relative noise on the input moves its step-1 losses as much
+# (8e-4 to 1.5e-3, three draws). Measured: step-1 losses 6.0e-4, steps 2-3
+# 8.1e-2, weights 7.8 (5 to 22 under the noise); the official steps blow
+# BN running variances up to 1e14-1e17, so statistics and updates differ by
+# 1e4 (3e2 to 2e5 under the noise) and are only required to be finite.
+OTHER_CPU_TOL = {
+    'pfnet': {
+        'first_loss': 5e-3,
+        'later_loss': 0.25,
+        'weight': 50.0,
+        'update': float('inf')
+    }
+}
 pytestmark = pytest.mark.usefixtures('one_thread')
 
 SFNET_R18 = osp.join(CFG, 'sfnet',
@@ -125,11 +156,30 @@ def _official_blur(monkeypatch):
     monkeypatch.setattr(module, 'conv_gauss', depthwise_conv_gauss)
 
 
-def _tolerances(case, meta):
-    """Bounds of ``case`` for this torch and the fixture's
-    (``meta['generator']`` names the torch it ran on): a dict of
+def _this_cpu():
+    """This machine as a fixture's ``meta['cpu']`` names one: the vendor
+    (``vendor_id`` in /proc/cpuinfo, else the machine type) and torch's CPU
+    capability, e.g. ``'GenuineIntel AVX512'``."""
+    import platform
+    try:
+        with open('/proc/cpuinfo') as f:
+            ids = [
+                line.split(':', 1)[1].strip() for line in f
+                if line.startswith('vendor_id')
+            ]
+    except OSError:
+        ids = []
+    vendor = ids[0] if ids else platform.machine()
+    return f'{vendor} {torch.backends.cpu.get_cpu_capability()}'
+
+
+def _tolerances(case, meta, cpu=None):
+    """Bounds of ``case`` here, against its fixture: a dict of
     ``first_loss`` (step 1, every term), ``later_loss`` (steps 2..K),
-    ``weight`` and ``update``."""
+    ``weight`` and ``update``. The strict ones where this torch release
+    and ``cpu`` (default :func:`_this_cpu`) are the fixture's
+    (``meta['generator']`` names its torch, ``meta['cpu']`` its CPU, else
+    :data:`FIXTURE_CPU`), else the trajectory bounds."""
     made_on = re.search(r'torch (\S+),', meta['generator'])
     assert made_on, meta['generator']
     same = {
@@ -138,21 +188,55 @@ def _tolerances(case, meta):
         'weight': WEIGHT_TOL[case],
         'update': UPDATE_TOL[case]
     }
-    if digit_version(made_on.group(1))[:3] == digit_version(
-            torch.__version__)[:3]:
+    same_torch = digit_version(made_on.group(1))[:3] == digit_version(
+        torch.__version__)[:3]
+    same_cpu = meta.get('cpu', FIXTURE_CPU) == (
+        _this_cpu() if cpu is None else cpu)
+    if same_torch and same_cpu:
         return same
-    return {k: max(v, OTHER_TORCH_TOL.get(k, v)) for k, v in same.items()}
+    other = dict(TRAJECTORY_TOL)
+    if not same_cpu:
+        other.update(OTHER_CPU_TOL.get(case, {}))
+    return {k: max(v, other.get(k, v)) for k, v in same.items()}
 
 
 def test_tolerances_follow_the_fixture_torch():
     # the same release with another build tag has the same kernels
     here = torch.__version__.split('+')[0] + '+cu999'
     meta = {'generator': f'build(seed=0); torch {here}, CPU, float32'}
-    assert _tolerances('sfnet', meta) == dict(
+    assert _tolerances('sfnet', meta, FIXTURE_CPU) == dict(
         first_loss=1e-5, later_loss=1e-5, weight=1e-5, update=1e-5)
     other = {'generator': 'build(seed=0); torch 1.0.0, CPU, float32'}
-    assert _tolerances('sfnet', other) == dict(
+    assert _tolerances('sfnet', other, FIXTURE_CPU) == dict(
         first_loss=1e-5, later_loss=2e-3, weight=2e-2, update=0.25)
+    # PFNet's wider bounds are for another CPU, not for another release
+    assert _tolerances('pfnet', other, FIXTURE_CPU) == dict(
+        first_loss=1e-5, later_loss=2e-3, weight=2e-2, update=0.25)
+
+
+def test_tolerances_follow_the_fixture_cpu():
+    meta = {'generator': f'build(seed=0); torch {torch.__version__}, CPU'}
+    strict = dict(first_loss=1e-5, later_loss=1e-5, weight=1e-5, update=1e-5)
+    trajectory = dict(
+        first_loss=1e-5, later_loss=2e-3, weight=2e-2, update=0.25)
+    amd = 'AuthenticAMD AVX512'
+    # a fixture without meta['cpu'] was made on FIXTURE_CPU
+    for case in ('sfnet', 'pfnet', 'isdnet'):
+        assert _tolerances(case, meta, 'GenuineIntel AVX512') == strict
+    assert _tolerances('sfnet_dsn', meta, FIXTURE_CPU) == dict(
+        strict, weight=1e-4, update=1e-2)
+    # another vendor, or the same vendor with another torch capability
+    for cpu in (amd, 'GenuineIntel AVX2'):
+        for case in ('sfnet', 'sfnet_dsn', 'isdnet'):
+            assert _tolerances(case, meta, cpu) == trajectory, (case, cpu)
+        assert _tolerances('pfnet', meta, cpu) == dict(
+            first_loss=5e-3, later_loss=0.25, weight=50.0, update=float('inf'))
+    # a fixture that names its CPU
+    assert _tolerances('pfnet', dict(meta, cpu=amd), amd) == strict
+    assert _tolerances('sfnet', dict(meta, cpu=amd), FIXTURE_CPU) == trajectory
+    # this machine, named as a fixture names its CPU
+    vendor, capability = _this_cpu().rsplit(' ', 1)
+    assert vendor and capability == torch.backends.cpu.get_cpu_capability()
 
 
 def _load(name):
@@ -181,7 +265,8 @@ def test_train_step_parity(case, monkeypatch):
               f' official {[round(g[term], 6) for g in gold["steps"]]} '
               f'rel {max(rel):.2e}')
     tol = _tolerances(case, golden['meta'])
-    print(f'{case} bounds on torch {torch.__version__}: {tol}')
+    print(f'{case} bounds on torch {torch.__version__}, {_this_cpu()} '
+          f"(fixture: {golden['meta'].get('cpu', FIXTURE_CPU)}): {tol}")
     for term, rel in diffs.items():
         assert rel[0] <= tol['first_loss'], (term, rel)
         assert max(rel) <= tol['later_loss'], (term, rel)
