@@ -13,7 +13,10 @@ import sys
 
 import pytest
 
+#: The repository root, defined here only: test modules import it
+#: (``from conftest import REPO``) or take the :func:`repo_root` fixture.
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+TESTS = osp.join(REPO, 'tests')
 VENV_BIN = osp.dirname(sys.executable)
 
 
@@ -99,6 +102,12 @@ def _data_root() -> str:
 
 
 @pytest.fixture(scope='session')
+def repo_root() -> str:
+    """:data:`REPO`, the repository root."""
+    return REPO
+
+
+@pytest.fixture(scope='session')
 def data_root() -> str:
     return _data_root()
 
@@ -159,3 +168,122 @@ def _onnx_export_unsupported():
 needs_onnx_export = pytest.mark.skipif(
     _onnx_export_unsupported() is not None,
     reason=str(_onnx_export_unsupported()))
+
+# Test tiers: markers registered in setup.cfg (``--strict-markers``), given
+# here in one place from where a test lives; explicit
+# ``@pytest.mark.<tier>`` decorators work as well. ``pytest -m "not slow"``
+# is the fast tier; the full suite (CI) runs every tier.
+
+#: Folder or file (relative to ``tests/``) -> markers of every test in it.
+TIER_PATHS = {
+    'test_e2e/': ('e2e', 'slow'),
+    'test_deploy/': ('export', ),
+    'test_stacks/': ('stack', ),
+    'test_docs.py': ('docs', 'slow'),
+    # trains/tests through mim or the runner on the real sample
+    'test_deploy/test_backend_eval.py': ('e2e', 'slow'),
+    'test_reliability/test_resume.py': ('e2e', 'slow'),
+    'test_stacks/test_efficientnet_e2e.py': ('e2e', 'slow'),
+    'test_stacks/test_multinode.py': ('e2e', 'slow'),
+    'test_zoo/test_tta.py': ('e2e', 'slow'),
+}
+
+#: Tests measured over ~5 s (setup + call, ``--durations=0`` on the 2-core
+#: box): a file (each of its tests, e.g. where a module fixture trains or
+#: exports), ``file::test`` (each of its parameters) or one full node id,
+#: relative to ``tests/``. Re-measure and update when a test grows.
+SLOW = (
+    'test_bad_input.py::test_labels_outside_classes_name_the_label_file',
+    'test_configs/test_semsegpaddle_configs.py::'
+    'test_build_with_bn_loss_and_predict',
+    'test_configs/test_shared_bases.py::test_one_backbone_per_model_base',
+    'test_datasets/test_converter_scripts.py',
+    'test_datasets/test_deepglobe.py::test_cli_runs_as_script',
+    'test_datasets/test_pascal_context.py::'
+    'test_mmseg_datasets_load_through_config_pipelines',
+    'test_deploy/test_bf16_contract.py',
+    'test_deploy/test_deploy_cli.py::'
+    'test_dynamic_openvino_export_checked_at_two_sizes',
+    'test_deploy/test_export_families.py',
+    'test_deploy/test_fps_backends.py::test_backends_in_one_table',
+    'test_deploy/test_fps_backends.py::'
+    'test_keep_going_reports_a_failed_export',
+    'test_deploy/test_index_arithmetic.py::'
+    'test_index_arithmetic_exact_after_export',
+    'test_lint.py::test_lint_clean[flake8-args0]',
+    'test_lint.py::test_lint_clean[yapf-args2]',
+    'test_models/test_ckpt_convert.py::test_cli_scripts_are_thin',
+    'test_models/test_glore_head.py::'
+    'test_configs_follow_the_published_recipes',
+    'test_models/test_pointrend.py::'
+    'test_cascade_model_from_config_loss_and_predict',
+    'test_models/test_sf_neck_head.py::test_dsn_losses_and_gradients',
+    'test_models/test_sfnet_parity.py::test_cli_missing_source',
+    'test_reliability/test_atomic_checkpoint.py::'
+    'test_killed_save_leaves_previous_checkpoint_last',
+    'test_reliability/test_atomic_checkpoint.py::'
+    'test_without_the_hook_the_checkpoint_is_truncated',
+    'test_reliability/test_converter_leftovers.py::'
+    'test_inria_and_pascal_context_missing_input_one_line_exit_1',
+    'test_reliability/test_converter_leftovers.py::'
+    'test_isaid_error_on_its_own_line',
+    'test_reliability/test_converter_leftovers.py::'
+    'test_isaid_rerun_removes_its_stale_parts_only',
+    'test_reliability/test_eval_label_check.py::'
+    'test_mmseg_head_config_training_names_the_file',
+    'test_reliability/test_sample_checks.py::'
+    'test_size_mismatch_refused_by_mim_train',
+    'test_reliability/test_strict_load.py::'
+    'test_matching_checkpoint_tests_and_partial_load_is_opt_in',
+    'test_reliability/test_strict_load.py::'
+    'test_r18_checkpoint_with_r50_config_is_refused',
+    'test_tools/test_fps_test.py::test_probe_peak_fraction_and_progress',
+    'test_tools/test_fps_test.py::test_script_is_the_package_cli',
+    'test_tools/test_isdnet2mmseg.py::test_cli_bad_sources',
+    'test_tools/test_isdnet_fps.py::test_isdnet_and_baseline_in_one_table',
+    'test_tools/test_make_class_embeddings.py::'
+    'test_cli_output_loads_into_the_ginet_head',
+    # the last two share a module fixture that runs the CLI
+    'test_tools/test_make_golden.py::'
+    'test_builders_import_without_official_code',
+    'test_tools/test_make_golden.py::test_cli_without_official_code',
+    'test_tools/test_make_golden.py::test_cli_unknown_builder',
+    'test_training_fidelity/test_init_glore_ginet.py::'
+    'test_init_follows_paddle_defaults',
+    'test_training_fidelity/test_init_isdnet.py::'
+    'test_isdnet_r18_init_follows_official_rules',
+    'test_training_fidelity/test_init_sfnet.py::'
+    'test_sfnet_r18_init_follows_official_rules',
+    'test_zoo/test_offline.py::test_build_and_init_every_config_offline',
+)
+
+
+def _selects(key: str, entry: str) -> bool:
+    """Whether ``entry`` (a folder/, file, ``file::test`` or a node id)
+    covers the node id ``key`` (both relative to ``tests/``)."""
+    if entry.endswith('/'):
+        return key.startswith(entry)
+    return key == entry or key.startswith((entry + '::', entry + '['))
+
+
+def _onnx_export_mark(item) -> bool:
+    return any(mark == needs_onnx_export.mark for mark in item.iter_markers())
+
+
+def pytest_collection_modifyitems(config, items):
+    """Add the tier markers: by folder/file (:data:`TIER_PATHS`), ``export``
+    on every test skipped without ONNX export (:data:`needs_onnx_export`),
+    ``slow`` from :data:`SLOW`."""
+    for item in items:
+        rel = osp.relpath(str(item.path), TESTS).replace(os.sep, '/')
+        key = '::'.join([rel] + item.nodeid.split('::')[1:])
+        names = set()
+        for entry, markers in TIER_PATHS.items():
+            if _selects(key, entry):
+                names.update(markers)
+        if _onnx_export_mark(item):
+            names.add('export')
+        if any(_selects(key, entry) for entry in SLOW):
+            names.add('slow')
+        for name in sorted(names):
+            item.add_marker(name)

@@ -11,6 +11,7 @@ import sys
 
 import pytest
 import torch
+from conftest import REPO
 
 from mmseg_ext.models.ckpt_convert import cli, engine
 from mmseg_ext.models.ckpt_convert.cli import ConverterSpec
@@ -19,8 +20,7 @@ from mmseg_ext.models.ckpt_convert.engine import (PARAM, ConversionError,
                                                   map_key, unwrap_state_dict,
                                                   warn_leftovers)
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-R18_CFG = osp.join(ROOT, 'configs', 'sfnet',
+R18_CFG = osp.join(REPO, 'configs', 'sfnet',
                    'sfnet_r18-d32_4xb2-50k_cityscapes-512x1024.py')
 
 RULES = compile_rules([
@@ -194,7 +194,7 @@ def test_run_dropped_note_and_load_errors(tmp_path, capsys):
 @pytest.mark.parametrize('tool', ['sfnet', 'pfnet', 'isdnet'])
 def test_cli_scripts_are_thin(tool):
     """Each script only calls ``mmseg_ext.models.ckpt_convert.<tool>``."""
-    path = osp.join(ROOT, 'tools', 'model_converters', f'{tool}2mmseg.py')
+    path = osp.join(REPO, 'tools', 'model_converters', f'{tool}2mmseg.py')
     with open(path) as f:
         code = f.read().split('"""')[-1]
     assert f'from mmseg_ext.models.ckpt_convert.{tool} import main' in code

@@ -13,6 +13,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
+from conftest import REPO
 from mmengine.config import Config
 from mmengine.structures import PixelData
 from mmseg.registry import MODELS
@@ -25,8 +26,7 @@ from mmseg_ext.models.decode_heads.ginet_head import (GINetHead,
                                                       GraphTransfer,
                                                       load_class_embeddings)
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CFG = osp.join(ROOT, 'configs', 'ginet')
+CFG = osp.join(REPO, 'configs', 'ginet')
 EMB = osp.join(CFG, 'class_embeddings')
 CONFIGS = {
     'ginet_r50-d8_4xb2-80k_cityscapes-512x1024.py': 19,

@@ -26,6 +26,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 import torch.nn as nn
+from conftest import REPO
 from mmengine.config import Config
 from mmengine.structures import PixelData
 from mmseg.registry import MODELS
@@ -35,9 +36,8 @@ from mmseg_ext.engine.hooks.label_check_hook import check_batch_labels
 from mmseg_ext.models.decode_heads.glore_head import (GloReGCN, GloReHead,
                                                       GloReUnit)
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-GOLDEN = osp.join(ROOT, 'tests', 'data', 'glore_golden.pth')
-CFG = osp.join(ROOT, 'configs', 'glore')
+GOLDEN = osp.join(REPO, 'tests', 'data', 'glore_golden.pth')
+CFG = osp.join(REPO, 'configs', 'glore')
 R50_CS = osp.join(CFG, 'glore_r50-d8_4xb2-80k_cityscapes-512x1024.py')
 R101_CS = osp.join(CFG, 'glore_r101-d8_4xb2-30k_cityscapes-769x769.py')
 R101_PC59 = osp.join(CFG,

@@ -22,6 +22,7 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+from conftest import REPO
 from mmengine.structures import PixelData
 from mmseg.models.utils import resize
 from mmseg.structures import SegDataSample
@@ -30,7 +31,6 @@ import mmseg_ext.engine.hooks.label_check_hook as label_check_hook
 import mmseg_ext.models.utils.label_check as label_check
 from mmseg_ext.apis import build_model
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SIZE = (64, 64)
 
 # family -> (config, num_classes, side of the tensor-mode logits)
@@ -58,7 +58,7 @@ pytestmark = pytest.mark.usefixtures('one_thread')
 def _build(family):
     torch.manual_seed(0)
     return build_model(
-        osp.join(ROOT, 'configs', FAMILIES[family][0]),
+        osp.join(REPO, 'configs', FAMILIES[family][0]),
         cfg_options={'model.pretrained': None})
 
 

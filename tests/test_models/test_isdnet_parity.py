@@ -37,7 +37,7 @@ from collections import OrderedDict
 
 import pytest
 import torch
-from conftest import max_abs_diff
+from conftest import REPO, max_abs_diff
 
 from mmseg_ext.models import ckpt_convert as conv
 from mmseg_ext.models.backbones.stdc_shallow_net import STDCShallowNet
@@ -45,9 +45,8 @@ from mmseg_ext.models.decode_heads.isd_head import ISDHead, RelationAwareFusion
 from mmseg_ext.models.utils.laplacian_pyramid import laplacian_pyramid
 from tools.fidelity.golden.isdnet import official_state_dict
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-GOLDEN = osp.join(ROOT, 'tests', 'data', 'isdnet_golden.pth')
-DEEPGLOBE_CFG = osp.join(ROOT, 'configs', 'isdnet',
+GOLDEN = osp.join(REPO, 'tests', 'data', 'isdnet_golden.pth')
+DEEPGLOBE_CFG = osp.join(REPO, 'configs', 'isdnet',
                          'isdnet_r18-d8_4xb2-80k_deepglobe-1224x1224.py')
 BN = dict(type='BN', requires_grad=True)
 TOL = 1e-5

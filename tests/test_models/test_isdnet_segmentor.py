@@ -6,6 +6,7 @@ import os.path as osp
 
 import pytest
 import torch
+from conftest import REPO
 from mmengine.config import Config
 from mmengine.structures import PixelData
 from mmseg.registry import MODELS
@@ -13,8 +14,7 @@ from mmseg.structures import SegDataSample
 
 from mmseg_ext.apis import build_model
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CFG_DIR = osp.join(ROOT, 'configs', 'isdnet')
+CFG_DIR = osp.join(REPO, 'configs', 'isdnet')
 DEEPGLOBE = osp.join(CFG_DIR, 'isdnet_r18-d8_4xb2-80k_deepglobe-1224x1224.py')
 INRIA = osp.join(CFG_DIR, 'isdnet_r18-d8_4xb1-40k_inria-2000x2000.py')
 CITYSCAPES = osp.join(CFG_DIR, 'isdnet_r18-d8_4xb2-80k_cityscapes-512x1024.py')

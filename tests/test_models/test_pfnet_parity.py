@@ -28,15 +28,15 @@ import os.path as osp
 
 import pytest
 import torch
+from conftest import REPO
 
 from mmseg_ext.models import ckpt_convert as conv
 from mmseg_ext.models.decode_heads import PFHead
 from mmseg_ext.models.losses import ClassBalancedBCELoss
 from mmseg_ext.models.necks import PFNeck, PointFlowModule
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-GOLDEN = osp.join(ROOT, 'tests', 'data', 'pfnet_golden.pth')
-CFG_DIR = osp.join(ROOT, 'configs', 'pfnet')
+GOLDEN = osp.join(REPO, 'tests', 'data', 'pfnet_golden.pth')
+CFG_DIR = osp.join(REPO, 'configs', 'pfnet')
 TOL = 1e-5
 # the order of float sums the fixture was computed with (see docstring)
 pytestmark = pytest.mark.usefixtures('one_thread')

@@ -34,7 +34,7 @@ import sys
 import pytest
 import torch
 import torch.nn as nn
-from conftest import max_abs_diff
+from conftest import REPO, max_abs_diff
 from mmseg.models.decode_heads import FCNHead
 
 from mmseg_ext.models import ckpt_convert as conv
@@ -42,10 +42,9 @@ from mmseg_ext.models.decode_heads.sf_head import SFHead
 from mmseg_ext.models.necks.sf_neck import FAM, SFNeck
 from tools.fidelity.golden.sfnet import official_r18_dsn_state_dict
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-GOLDEN = osp.join(ROOT, 'tests', 'data', 'sfnet_golden.pth')
-CONVERTER = osp.join(ROOT, 'tools', 'model_converters', 'sfnet2mmseg.py')
-CFG_DIR = osp.join(ROOT, 'configs', 'sfnet')
+GOLDEN = osp.join(REPO, 'tests', 'data', 'sfnet_golden.pth')
+CONVERTER = osp.join(REPO, 'tools', 'model_converters', 'sfnet2mmseg.py')
+CFG_DIR = osp.join(REPO, 'configs', 'sfnet')
 R18_CFG = osp.join(CFG_DIR, 'sfnet_r18-d32_4xb2-50k_cityscapes-512x1024.py')
 R18_DSN_CFG = osp.join(CFG_DIR,
                        'sfnet_r18-d32-dsn_4xb2-50k_cityscapes-512x1024.py')
@@ -221,7 +220,7 @@ def test_full_official_layout_loads(golden, tag, cfg):
 
 def _run_cli(*args):
     return subprocess.run([sys.executable, CONVERTER, *args],
-                          cwd=ROOT,
+                          cwd=REPO,
                           capture_output=True,
                           text=True,
                           timeout=120)

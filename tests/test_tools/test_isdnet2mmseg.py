@@ -11,14 +11,14 @@ import sys
 
 import pytest
 import torch
+from conftest import REPO
 
 from mmseg_ext.models.ckpt_convert import ConversionError
 from mmseg_ext.models.ckpt_convert import isdnet as conv
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CONVERTER = osp.join(ROOT, 'tools', 'model_converters', 'isdnet2mmseg.py')
-GOLDEN = osp.join(ROOT, 'tests', 'data', 'isdnet_golden.pth')
-CFG = osp.join(ROOT, 'configs', 'isdnet',
+CONVERTER = osp.join(REPO, 'tools', 'model_converters', 'isdnet2mmseg.py')
+GOLDEN = osp.join(REPO, 'tests', 'data', 'isdnet_golden.pth')
+CFG = osp.join(REPO, 'configs', 'isdnet',
                'isdnet_r18-d8_4xb2-80k_deepglobe-1224x1224.py')
 
 
@@ -186,7 +186,7 @@ def test_cli_bad_sources(tmp_path, capsys):
     proc = subprocess.run(
         [sys.executable, CONVERTER, missing,
          str(tmp_path / 'o.pth')],
-        cwd=ROOT,
+        cwd=REPO,
         capture_output=True,
         text=True,
         timeout=120)

@@ -9,12 +9,12 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import REPO
 
 from mmseg_ext.datasets.preparation import class_embeddings as tool
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-TOOL = osp.join(ROOT, 'tools', 'misc', 'make_class_embeddings.py')
-COMMITTED = osp.join(ROOT, 'configs', 'ginet', 'class_embeddings')
+TOOL = osp.join(REPO, 'tools', 'misc', 'make_class_embeddings.py')
+COMMITTED = osp.join(REPO, 'configs', 'ginet', 'class_embeddings')
 
 CITYSCAPES_WORDS = ('road sidewalk building wall fence pole traffic light '
                     'sign vegetation terrain sky person rider car truck bus '
@@ -149,7 +149,7 @@ def test_cli_output_loads_into_the_ginet_head(tmp_path):
         str(glove), '--out',
         str(out)
     ],
-                          cwd=ROOT,
+                          cwd=REPO,
                           capture_output=True,
                           text=True)
     assert proc.returncode == 0, proc.stderr

@@ -29,14 +29,6 @@ PFNET = osp.join(REPO, 'configs', 'pfnet',
                  'pfnet_r50-d32_8xb2-16e_isaid-896x896.py')
 
 
-def sample_root():
-    for root in (osp.join(REPO, 'data', 'cityscapes'),
-                 osp.join(REPO, '..', 'shared', 'data', 'cityscapes')):
-        if osp.isdir(osp.join(root, 'gtFine', 'val')):
-            return root
-    pytest.skip('real Cityscapes sample not found')
-
-
 @pytest.mark.parametrize('path, epochs, power', [(SFNET, 300, 1.0),
                                                  (PFNET, 16, 0.9)])
 def test_recipe_configs_are_epoch_based_per_epoch_poly(path, epochs, power):
@@ -53,7 +45,7 @@ def test_recipe_configs_are_epoch_based_per_epoch_poly(path, epochs, power):
 
 
 @pytest.fixture(scope='module')
-def uniform_set():
+def uniform_set(cityscapes_root):
     """The SFNet recipe's dataset wrapper on the sample, repeated 76 times
     (the sample is one 256x128 image, 1/8 of Cityscapes' 2048x1024, so the
     official 1024 tile becomes 128: two tiles, as on a full image)."""
@@ -62,7 +54,7 @@ def uniform_set():
     ds_cfg = cfg.train_dataloader.dataset
     inner = dict(
         ds_cfg.dataset,
-        data_root=sample_root(),
+        data_root=cityscapes_root,
         data_prefix=dict(
             img_path='leftImg8bit/val', seg_map_path='gtFine/val'),
         pipeline=[])

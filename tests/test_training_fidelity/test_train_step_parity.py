@@ -31,6 +31,7 @@ import re
 
 import pytest
 import torch
+from conftest import REPO
 from mmengine.utils import digit_version
 
 from mmseg_ext.models import ckpt_convert as conv
@@ -40,9 +41,8 @@ from tools.fidelity.golden._train_step import (compare_sketch,
 from tools.fidelity.train_parity import (build_model, depthwise_conv_gauss,
                                             loss_rel_diff, train_steps)
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-GOLDEN = osp.join(ROOT, 'tests', 'data', 'golden')
-CFG = osp.join(ROOT, 'configs')
+GOLDEN = osp.join(REPO, 'tests', 'data', 'golden')
+CFG = osp.join(REPO, 'configs')
 LOSS_TOL = 1e-5  # relative, per step and term
 # Weights: ||w_ours - w_official|| / ||w_official|| per parameter tensor;
 # updates: ... / ||w_K - w_0||, and the BN running statistics. The same op
