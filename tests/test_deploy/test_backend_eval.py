@@ -18,10 +18,10 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 from PIL import Image
 
+from mmseg_ext.tools import test as test_entry
 from tools.main_job.cityscapes import (cityscapes_test_options,
                                        cityscapes_train_options)
 from tools.main_job.outputs import read_test_metrics
-from mmseg_ext.tools import test as test_entry
 
 pytest.importorskip('onnxruntime')
 pytest.importorskip('openvino')

@@ -22,13 +22,13 @@ import torch
 from conftest import REPO, clean_env, run_command
 from PIL import Image
 
+from mmseg_ext.utils.checkpoint import TORCH_LOADS_WEIGHTS_ONLY
 from tools.main_job import check_work_dirs
 from tools.main_job.cityscapes import (cityscapes_test_options,
                                        cityscapes_train_options)
 from tools.main_job.options import load_config, transform_option
 from tools.main_job.outputs import read_losses, read_metric
 from tools.main_job.sfnet import R18, R18_TEST
-from mmseg_ext.utils.checkpoint import TORCH_LOADS_WEIGHTS_ONLY
 
 ITERS = 20
 SAMPLE = 'frankfurt_000000_000294_leftImg8bit'

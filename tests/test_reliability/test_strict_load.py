@@ -14,11 +14,11 @@ from conftest import REPO
 from mmengine.config import Config
 from mmseg.registry import MODELS
 
+from mmseg_ext.tools.test import main, parse_args
+from mmseg_ext.utils.checkpoint import state_dict_mismatch
 from tools.main_job.cityscapes import cityscapes_test_options
 from tools.main_job.options import load_config
 from tools.main_job.sfnet import R18, R50
-from mmseg_ext.tools.test import main, parse_args
-from mmseg_ext.utils.checkpoint import state_dict_mismatch
 
 pytestmark = pytest.mark.usefixtures('repo_root_one_thread')
 

@@ -36,10 +36,10 @@ from mmengine.utils import digit_version
 
 from mmseg_ext.models import ckpt_convert as conv
 from tools.fidelity.golden import isdnet_train, pfnet_train
-from tools.fidelity.golden._train_step import (compare_sketch,
-                                                  det_state_dict, dropout_off_)
+from tools.fidelity.golden._train_step import (compare_sketch, det_state_dict,
+                                               dropout_off_)
 from tools.fidelity.train_parity import (build_model, depthwise_conv_gauss,
-                                            loss_rel_diff, train_steps)
+                                         loss_rel_diff, train_steps)
 
 GOLDEN = osp.join(REPO, 'tests', 'data', 'golden')
 CFG = osp.join(REPO, 'configs')
