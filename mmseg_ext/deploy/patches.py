@@ -95,7 +95,9 @@ def export_patches() -> Iterator[None]:
     PointHead.get_points_test = _get_points_test
     swapped = []
     for module in list(sys.modules.values()):
-        if getattr(module, 'resize', None) is _ORIGINAL_RESIZE:
+        # vars(), not getattr(): a module-level __getattr__ (numpy.core's)
+        # would warn for every module looked at
+        if vars(module).get('resize') is _ORIGINAL_RESIZE:
             swapped.append(module)
             module.resize = _resize_quiet
     try:
