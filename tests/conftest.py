@@ -180,6 +180,7 @@ TIER_PATHS = {
     'test_deploy/': ('export', ),
     'test_stacks/': ('stack', ),
     'test_docs.py': ('docs', 'slow'),
+    'test_benchmark/test_fps_backends.py': ('export', ),
     # trains/tests through mim or the runner on the real sample
     'test_deploy/test_backend_eval.py': ('e2e', 'slow'),
     'test_reliability/test_resume.py': ('e2e', 'slow'),
@@ -197,7 +198,7 @@ SLOW = (
     'test_configs/test_semsegpaddle_configs.py::'
     'test_build_with_bn_loss_and_predict',
     'test_configs/test_shared_bases.py::test_one_backbone_per_model_base',
-    'test_datasets/test_converter_scripts.py',
+    'test_datasets/test_preparation/test_converter_scripts.py',
     'test_datasets/test_deepglobe.py::test_cli_runs_as_script',
     'test_datasets/test_pascal_context.py::'
     'test_mmseg_datasets_load_through_config_pipelines',
@@ -205,29 +206,30 @@ SLOW = (
     'test_deploy/test_deploy_cli.py::'
     'test_dynamic_openvino_export_checked_at_two_sizes',
     'test_deploy/test_export_families.py',
-    'test_deploy/test_fps_backends.py::test_backends_in_one_table',
-    'test_deploy/test_fps_backends.py::'
+    'test_benchmark/test_fps_backends.py::test_backends_in_one_table',
+    'test_benchmark/test_fps_backends.py::'
     'test_keep_going_reports_a_failed_export',
     'test_deploy/test_index_arithmetic.py::'
     'test_index_arithmetic_exact_after_export',
     'test_lint.py::test_lint_clean[flake8-args0]',
     'test_lint.py::test_lint_clean[yapf-args2]',
-    'test_models/test_ckpt_convert.py::test_cli_scripts_are_thin',
-    'test_models/test_glore_head.py::'
+    'test_models/test_ckpt_convert/test_engine.py::test_cli_scripts_are_thin',
+    'test_models/test_decode_heads/test_glore_head.py::'
     'test_configs_follow_the_published_recipes',
-    'test_models/test_pointrend.py::'
+    'test_models/test_decode_heads/test_pointrend.py::'
     'test_cascade_model_from_config_loss_and_predict',
-    'test_models/test_sf_neck_head.py::test_dsn_losses_and_gradients',
-    'test_models/test_sfnet_parity.py::test_cli_missing_source',
+    'test_models/test_necks/test_sf_neck_head.py::'
+    'test_dsn_losses_and_gradients',
+    'test_fidelity/test_sfnet_parity.py::test_cli_missing_source',
     'test_reliability/test_atomic_checkpoint.py::'
     'test_killed_save_leaves_previous_checkpoint_last',
     'test_reliability/test_atomic_checkpoint.py::'
     'test_without_the_hook_the_checkpoint_is_truncated',
-    'test_reliability/test_converter_leftovers.py::'
+    'test_datasets/test_preparation/test_converter_leftovers.py::'
     'test_inria_and_pascal_context_missing_input_one_line_exit_1',
-    'test_reliability/test_converter_leftovers.py::'
+    'test_datasets/test_preparation/test_converter_leftovers.py::'
     'test_isaid_error_on_its_own_line',
-    'test_reliability/test_converter_leftovers.py::'
+    'test_datasets/test_preparation/test_converter_leftovers.py::'
     'test_isaid_rerun_removes_its_stale_parts_only',
     'test_reliability/test_eval_label_check.py::'
     'test_mmseg_head_config_training_names_the_file',
@@ -237,22 +239,22 @@ SLOW = (
     'test_matching_checkpoint_tests_and_partial_load_is_opt_in',
     'test_reliability/test_strict_load.py::'
     'test_r18_checkpoint_with_r50_config_is_refused',
-    'test_tools/test_fps_test.py::test_probe_peak_fraction_and_progress',
-    'test_tools/test_fps_test.py::test_script_is_the_package_cli',
-    'test_tools/test_isdnet2mmseg.py::test_cli_bad_sources',
-    'test_tools/test_isdnet_fps.py::test_isdnet_and_baseline_in_one_table',
-    'test_tools/test_make_class_embeddings.py::'
+    'test_benchmark/test_fps_test.py::test_probe_peak_fraction_and_progress',
+    'test_benchmark/test_fps_test.py::test_script_is_the_package_cli',
+    'test_models/test_ckpt_convert/test_isdnet2mmseg.py::test_cli_bad_sources',
+    'test_benchmark/test_isdnet_fps.py::test_isdnet_and_baseline_in_one_table',
+    'test_datasets/test_preparation/test_make_class_embeddings.py::'
     'test_cli_output_loads_into_the_ginet_head',
     # the last two share a module fixture that runs the CLI
-    'test_tools/test_make_golden.py::'
+    'test_fidelity/test_make_golden.py::'
     'test_builders_import_without_official_code',
-    'test_tools/test_make_golden.py::test_cli_without_official_code',
-    'test_tools/test_make_golden.py::test_cli_unknown_builder',
-    'test_training_fidelity/test_init_glore_ginet.py::'
+    'test_fidelity/test_make_golden.py::test_cli_without_official_code',
+    'test_fidelity/test_make_golden.py::test_cli_unknown_builder',
+    'test_fidelity/test_init_glore_ginet.py::'
     'test_init_follows_paddle_defaults',
-    'test_training_fidelity/test_init_isdnet.py::'
+    'test_fidelity/test_init_isdnet.py::'
     'test_isdnet_r18_init_follows_official_rules',
-    'test_training_fidelity/test_init_sfnet.py::'
+    'test_fidelity/test_init_sfnet.py::'
     'test_sfnet_r18_init_follows_official_rules',
     'test_zoo/test_offline.py::test_build_and_init_every_config_offline',
 )

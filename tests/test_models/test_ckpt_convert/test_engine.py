@@ -2,7 +2,7 @@
 
 The model key maps are tested against the official layouts in the parity
 tests (test_sfnet_parity.py, test_pfnet_parity.py, test_isdnet_parity.py)
-and test_tools/test_isdnet2mmseg.py.
+and test_isdnet2mmseg.py.
 """
 import os.path as osp
 import re

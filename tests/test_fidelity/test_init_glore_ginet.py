@@ -16,7 +16,7 @@ PaddlePaddle's defaults everywhere):
   last BN included (no zero-init): SemSegPaddle calls ``bn`` there (its
   ``bn_zero`` line is commented out), so the configs set
   ``zero_init_norm=False``; the class default keeps the GloRe authors'
-  gamma 0 (pinned by tests/test_models/test_glore_head.py).
+  gamma 0 (pinned by tests/test_models/test_decode_heads/test_glore_head.py).
 * GINet's ``gamma_vis``/``gamma_word`` start at 0 (``Assign(zeros)``), the SC
   loss centroid at 1.
 

@@ -3,7 +3,7 @@ official code: the builders import it only inside ``build()``, and say how to
 provide it; the shared helpers are deterministic and scoped to one build.
 
 (Rebuilding the fixtures themselves needs the official checkouts: see the
-docstrings of ``tests/test_models/test_sfnet_parity.py`` and
+docstrings of ``tests/test_fidelity/test_sfnet_parity.py`` and
 ``test_pfnet_parity.py``.)
 """
 import ast
