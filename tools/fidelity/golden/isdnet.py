@@ -4,7 +4,7 @@ The fixture holds outputs of the official modules (cedricgsh/ISDNet, commit
 7341335, ``mmseg/models/decode_heads/isdhead.py`` and ``stdc_head.py``,
 ``aspp_refine_head.py``, ``segmentors/encoder_decoder_refine.py``; ISDNet,
 CVPR 2022) on the CPU in float32, eval mode, one torch thread, which
-``tests/test_models/test_isdnet_parity.py`` compares our modules against:
+``tests/test_fidelity/test_isdnet_parity.py`` compares our modules against:
 
 * ``lap``: ``Lap_Pyramid_Conv(num_high).pyramid_decom`` on even (2, 3, 32,
   48), odd (1, 3, 37, 50), tiny (1, 3, 5, 7) and 3-level (1, 3, 45, 61)
