@@ -21,13 +21,13 @@ without a software tag). ``--out`` belongs to the renderer: files it wrote
 before are replaced, and a non-empty folder it did not make is refused.
 """
 import argparse
-import contextlib
 import os
 import os.path as osp
-from typing import Callable, Dict, Iterator, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 import yaml
 
+from .figures import fps_figure, loss_keys, row_label, scalars_figure
 from .results import (ISA_FLAGS, Result, ResultError, find_results,
                       load_result, require)
 
@@ -114,13 +114,6 @@ FPS_COLUMNS = (
 )
 
 
-def row_label(row: dict) -> str:
-    """``config [backend precision, options]`` of an FPS row."""
-    options = row.get('options') or '-'
-    extra = '' if options == '-' else f', {options}'
-    return f'{row["config"]} [{row["backend"]} {row["dtype"]}{extra}]'
-
-
 def fps_section(result: Result) -> str:
     """Header, table and notes of a ``tools/fps_test.py`` result."""
     args, rows = result.data['args'], result.data['rows']
@@ -170,31 +163,7 @@ def fps_section(result: Result) -> str:
     return '\n'.join(lines) + '\n'
 
 
-def fps_figure(result: Result, path: str) -> bool:
-    """Bars of FPS per row; False (nothing written) without a timed row."""
-    rows = [r for r in result.data['rows'] if r.get('fps') is not None]
-    if not rows:
-        return False
-    with _figure(9.0, 1.4 + 0.45 * len(rows)) as (fig, ax):
-        labels = [row_label(r) for r in rows][::-1]
-        values = [r['fps'] for r in rows][::-1]
-        bars = ax.barh(range(len(rows)), values, color='tab:blue')
-        ax.set_yticks(range(len(rows)), labels, fontsize=8)
-        ax.bar_label(bars, [f'{v:.3f}' for v in values], padding=3, fontsize=8)
-        ax.set_xlabel('FPS (img/s), batch / mean latency')
-        ax.set_xlim(0, max(values) * 1.2)
-        _title(ax, result)
-        _save(fig, path)
-    return True
-
-
 # mmengine scalars.json ----------------------------------------------------
-
-
-def loss_keys(records: List[dict]) -> List[str]:
-    """The logged loss keys: ``loss`` first, then the others sorted."""
-    keys = sorted({k for r in records for k in r if 'loss' in k})
-    return sorted(keys, key=lambda k: (k != 'loss', k))
 
 
 def spaced(records: List[dict], limit: int = MAX_LOG_ROWS) -> List[dict]:
@@ -237,28 +206,6 @@ def scalars_section(result: Result) -> str:
                        [[fmt(r['step']), *(fmt(r.get(k)) for k in metrics)]
                         for r in val], [True] * (1 + len(metrics)))
     return '\n'.join(lines) + '\n'
-
-
-def scalars_figure(result: Result, path: str) -> bool:
-    """Every logged loss against the iteration."""
-    train = result.data['train']
-    with _figure(7.5, 4.0) as (fig, ax):
-        for key in loss_keys(train):
-            points = [(r['step'], r[key]) for r in train if key in r]
-            # the total first and thick: a single loss term equals it
-            ax.plot(
-                *zip(*points),
-                label=key,
-                linewidth=3.0 if key == 'loss' else 1.2,
-                linestyle='-' if key == 'loss' else '--',
-                marker='.' if len(points) < 30 else None)
-        ax.set_xlabel('iteration')
-        ax.set_ylabel('logged loss (window mean)')
-        ax.legend(fontsize=8)
-        ax.grid(alpha=0.3)
-        _title(ax, result)
-        _save(fig, path)
-    return True
 
 
 # the published figures of the metafiles -----------------------------------
@@ -406,32 +353,6 @@ def main(argv: Optional[List[str]] = None) -> List[str]:
         parser.exit(1, f'error: {e}\n')
     print(f'{len(written)} files written to {args.out}')
     return written
-
-
-# matplotlib, the same bytes for the same input ------------------------------
-
-
-@contextlib.contextmanager
-def _figure(width: float, height: float) -> Iterator[tuple]:
-    """``(fig, ax)``: a standalone Agg figure in matplotlib's default style
-    (no pyplot state, no user rc), to be saved inside the ``with``."""
-    import matplotlib.style
-    from matplotlib.figure import Figure
-    with matplotlib.style.context('default'):
-        fig = Figure(figsize=(width, height), dpi=100, layout='constrained')
-        yield fig, fig.add_subplot()
-
-
-def _title(ax, result: Result) -> None:
-    meta = result.meta
-    ax.set_title(
-        f'{result.name}\n{meta["date"]}, {meta["cpu_model"]}, '
-        f'torch {meta["torch_version"]}',
-        fontsize=9)
-
-
-def _save(fig, path: str) -> None:
-    fig.savefig(path, format='png', metadata={'Software': None})
 
 
 if __name__ == '__main__':
