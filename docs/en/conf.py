@@ -13,13 +13,14 @@ reading the pages it renders the measurement tables and figures of
 tools.docs.render``), which ``benchmarks.md`` and ``model_zoo.md`` include.
 """
 import os.path as osp
-import sys
 
 DOCS = osp.dirname(osp.abspath(__file__))
 REPO = osp.dirname(osp.dirname(DOCS))
-# Document the checkout, not an installed copy that may be older; the
-# renderer (tools.docs) is development tooling that only the checkout has.
-sys.path.insert(0, REPO)
+# Build from the repository root with ``python -m sphinx`` (README, and
+# tests/test_docs.py): ``-m`` puts the working directory first on the path,
+# so the checkout's mmseg_ext is documented (not an older installed copy)
+# and the renderer (tools.docs, development tooling only the checkout has)
+# imports. Nothing here edits sys.path.
 
 from mmseg_ext.version import __version__  # noqa: E402
 
@@ -74,10 +75,17 @@ def _render_results(app):
     The renderer refuses a result whose metadata is missing or stale; that
     error stops the build, as a broken page would.
     """
-    from tools.docs import render
+    try:
+        from tools.docs import render
+    except ImportError as err:
+        raise RuntimeError(
+            f'build the docs from the repository root {REPO} with '
+            '`python -m sphinx ... docs/en OUT`: the renderer tools.docs '
+            'is imported from the working directory') from err
+    # results relative to the root: the pages show the path
     render.render(
-        osp.join(DOCS, 'results'), osp.join(DOCS, '_generated'),
-        osp.join(REPO, 'model-index.yml'))
+        osp.relpath(osp.join(DOCS, 'results'), REPO),
+        osp.join(DOCS, '_generated'), osp.join(REPO, 'model-index.yml'))
 
 
 def _skip_foreign_members(app, what, name, obj, skip, options):
