@@ -3,7 +3,8 @@
 The fixture holds the outputs of the official ``GloRe_Unit_2D``
 (facebookresearch/GloRe, commit 9c6a734, ``network/global_reasoning_unit.py``;
 Sec. 3 of `arXiv 1811.12814 <https://arxiv.org/abs/1811.12814>`_) run on the
-CPU in float32, which ``tests/test_models/test_decode_heads/test_glore_head.py`` compares our
+CPU in float32, which
+``tests/test_models/test_decode_heads/test_glore_head.py`` compares our
 :class:`~mmseg_ext.models.decode_heads.glore_head.GloReUnit` against:
 
 * ``unit``: ``GloRe_Unit_2D(32, 8)`` on a (2, 32, 13, 17) input; the output
