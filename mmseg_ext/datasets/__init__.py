@@ -1,6 +1,7 @@
 from .checked import (CheckedCityscapesDataset, CheckediSAIDDataset,
                       CheckedPascalContextDataset,
                       CheckedPascalContextDataset59, SampleCheckMixin)
+from .camvid import CamVidDataset
 from .class_uniform import ClassUniformDataset
 from .deepglobe import DeepGlobeDataset
 from .inria import InriaAerialDataset
@@ -8,7 +9,7 @@ from .samplers import ClassUniformSampler
 from .transforms import *  # noqa: F401,F403
 
 __all__ = [
-    'ClassUniformDataset', 'ClassUniformSampler', 'DeepGlobeDataset',
+    'CamVidDataset', 'ClassUniformDataset', 'ClassUniformSampler', 'DeepGlobeDataset',
     'InriaAerialDataset', 'SampleCheckMixin', 'CheckedCityscapesDataset',
     'CheckediSAIDDataset', 'CheckedPascalContextDataset',
     'CheckedPascalContextDataset59'
