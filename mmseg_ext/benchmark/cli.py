@@ -16,11 +16,24 @@ row runs an ONNX export of the same randomly initialised model, made on the
 fly (static shape; kept under ``--work-dir`` if given) or read from
 ``--backend-model`` (an ``end2end.onnx``/``.xml`` or the folder
 ``tools/deploy/deploy.py`` wrote; one config). A precision suffix
-(``openvino:bf16``) overrides ``--bf16``/``--fp16``, which set the default.
-Every config's eager fp32 PyTorch forward is measured in the same run and
-gives each row's speed-up (median latency ratio). ``--probe-peak`` first
-times one 3x3 conv 256->256 on 128x256 (channels-last, fp32 and bf16) and
-adds each row's fraction of that conv ceiling.
+(``openvino:bf16``) overrides ``--precision`` (or ``--bf16``/``--fp16``),
+which sets the default. ``onnxruntime:int8`` and ``openvino:int8`` run the
+quantized graph of the export folder given as ``--backend-model``
+(``end2end.int8.onnx`` / ``end2end.int8.xml``). Every config's eager fp32
+PyTorch forward is measured in the same run and gives each row's speed-up
+(median latency ratio).
+
+The table (and the JSON's ``meta``) is headed by what ran where: date, CPU
+model, CPUs and threads used, the ISA flags that decide the kernels (AVX2,
+AVX512F, AVX512-VNNI, AVX512-BF16, AMX), the torch / ONNX Runtime /
+OpenVINO versions and the command (:mod:`.hardware`). ``--probe-peak``
+first times one 3x3 conv 256->256 on 128x256 in fp32, bf16 and int8 on
+torch, ONNX Runtime and OpenVINO (:mod:`.peak`) and adds each row's
+fraction of the ceiling of its precision. ``--precision auto`` (or
+``NAME:auto``) probes the ceilings and runs each backend at the fastest
+precision whose accuracy gate in the export's ``deploy.json`` passed on
+this ISA (:mod:`.precision`), printing the choice and why; OpenVINO's
+precision is always passed explicitly.
 
 Examples::
 
@@ -33,6 +46,9 @@ Examples::
     python tools/fps_test.py CONFIG --height 512 --width 1024 --device cpu \\
         --backend pytorch pytorch:bf16 onnxruntime openvino openvino:bf16 \\
         --channels-last --probe-peak --warmup 2 --iters 5
+    python tools/fps_test.py CONFIG --height 512 --width 1024 --device cpu \\
+        --backend onnxruntime onnxruntime:int8 openvino openvino:int8 \\
+        openvino:auto --backend-model EXPORT_DIR --probe-peak --iters 5
 
 ``--fp16`` needs CUDA and is rejected on CPU (use ``--bf16`` there). GFLOPs
 are per image, counted by mmengine (1 multiply-add = 1 FLOP; unsupported ops
@@ -41,6 +57,7 @@ analysis fails the cell reads ``n/a``. FPS = B / mean latency.
 """
 import argparse
 import os.path as osp
+import sys
 from typing import List, Optional
 
 import torch
@@ -48,8 +65,11 @@ from mmengine.logging import MMLogger, print_log
 
 from mmseg_ext.utils.cli import add_cfg_options
 from .forwards import FORWARDS
-from .peak import probe_conv_peak
-from .suite import EAGER, RunSettings, parse_row_spec, run_suite
+from .hardware import format_ceilings, read_cpu, run_meta
+from .peak import probe_ceilings
+from .precision import choose_precision, read_gates
+from .suite import (EAGER, PRECISION_NAMES, RowSpec, RunSettings, backend_file,
+                    parse_row_spec, read_deploy_json, run_suite)
 from .table import format_table, write_results
 
 
@@ -69,6 +89,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         '--fp16', action='store_true', help='fp16 autocast (CUDA only)')
     precision.add_argument(
         '--bf16', action='store_true', help='bf16 autocast (CPU or CUDA)')
+    precision.add_argument(
+        '--precision',
+        choices=PRECISION_NAMES,
+        help='default precision of the rows without :PRECISION; int8: the '
+        'quantized export (onnxruntime/openvino); auto: per backend the '
+        'fastest precision whose accuracy gate passed (probes the ceilings)')
     parser.add_argument(
         '--channels-last',
         action='store_true',
@@ -88,7 +114,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         default=[EAGER],
         metavar='NAME[:PRECISION]',
         help='rows to time per config: pytorch (default), onnxruntime, '
-        'openvino, tensorrt, each optionally :fp32/:bf16/:fp16')
+        'openvino, tensorrt, each optionally :fp32/:bf16/:fp16/:int8/:auto')
     parser.add_argument(
         '--backend-model',
         help='exported model for the backend rows (end2end.onnx/.xml or '
@@ -105,8 +131,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--probe-peak',
         action='store_true',
-        help='measure the conv ceiling (3x3 conv 256->256 on 128x256, '
-        'channels-last, fp32 and bf16) and add each row\'s fraction of it')
+        help='measure the conv ceilings (3x3 conv 256->256 on 128x256; fp32, '
+        'bf16, int8 on torch, onnxruntime, openvino) and add each row\'s '
+        'fraction of the ceiling of its precision')
     parser.add_argument('--batch-size', type=int, default=1)
     parser.add_argument(
         '--mode',
@@ -140,7 +167,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     for path in args.configs:
         if not osp.isfile(path):
             parser.error(f'config file not found: {path}')
-    args.dtype = 'fp16' if args.fp16 else 'bf16' if args.bf16 else 'fp32'
+    args.dtype = args.precision or ('fp16' if args.fp16 else
+                                    'bf16' if args.bf16 else 'fp32')
     try:
         args.specs = list(
             dict.fromkeys(parse_row_spec(s, args.dtype) for s in args.backend))
@@ -155,7 +183,52 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                      f'config, not {len(args.configs)}')
     if args.backend_model and not osp.exists(args.backend_model):
         parser.error(f'--backend-model not found: {args.backend_model}')
+    if not args.backend_model and any(s.precision == 'int8'
+                                      for s in args.specs):
+        parser.error('int8 rows run a quantized export: give its folder as '
+                     '--backend-model (tools/deploy/deploy.py with an int8 '
+                     'deploy config writes it)')
+    if any(s.precision == 'auto' for s in args.specs):
+        args.probe_peak = True  # auto ranks precisions by their ceilings
     return args
+
+
+def resolve_auto(args: argparse.Namespace, ceilings: dict) -> dict:
+    """Replace the ``auto`` rows of ``args.specs`` by their chosen
+    precision (:func:`~.precision.choose_precision`, gates from the
+    export's ``deploy.json``); print and return ``{backend: choice}``.
+
+    Raises:
+        ValueError: If ``deploy.json`` is not valid JSON.
+    """
+    path, info = read_deploy_json(args.backend_model)
+    gates = read_gates(info)
+    flags = read_cpu()[1]
+    choices, specs = {}, []
+    for spec in args.specs:
+        if spec.precision != 'auto':
+            specs.append(spec)
+            continue
+        missing = {}
+        if spec.backend != EAGER:
+            try:
+                if not args.backend_model:
+                    raise FileNotFoundError('no int8 export (--backend-model '
+                                            'EXPORT_DIR)')
+                backend_file(args.backend_model, RowSpec(spec.backend, 'int8'))
+            except FileNotFoundError as e:
+                missing['int8'] = str(e)
+        choice = choose_precision(spec.backend, gates, flags, ceilings,
+                                  missing)
+        choice.why += f'; gates from {path or "nowhere (no deploy.json)"}'
+        choices[spec.backend] = choice.as_dict()
+        print_log(
+            f'--precision auto, {spec.backend}: {choice.precision} '
+            f'({choice.why})',
+            logger='current')
+        specs.append(RowSpec(spec.backend, choice.precision, auto=True))
+    args.specs = list(dict.fromkeys(specs))
+    return choices
 
 
 def main(argv: Optional[List[str]] = None) -> List[dict]:
@@ -164,14 +237,14 @@ def main(argv: Optional[List[str]] = None) -> List[dict]:
     args = parse_args(argv)
     if not MMLogger.check_instance_created('fps_test'):
         MMLogger.get_instance('fps_test', log_level='INFO')
-    ceiling = None
+    argv = sys.argv[1:] if argv is None else list(argv)
+    ceilings, choices = None, {}
     if args.probe_peak:
-        ceiling = probe_conv_peak(args.device)
+        ceilings = probe_ceilings(args.device)
         print_log(
-            'conv ceiling (3x3 conv 256->256 on 128x256, channels-last, '
-            '1 multiply-add = 1 FLOP): ' +
-            ', '.join(f'{k} {v:.1f} GFLOP/s' for k, v in ceiling.items()),
-            logger='current')
+            f'conv ceilings: {format_ceilings(ceilings)}', logger='current')
+        choices = resolve_auto(args, ceilings)
+    gates = read_gates(read_deploy_json(args.backend_model)[1])
     settings = RunSettings(args.height, args.width, args.batch_size,
                            args.device, args.warmup, args.iters,
                            args.cfg_options, args.mode)
@@ -182,15 +255,17 @@ def main(argv: Optional[List[str]] = None) -> List[dict]:
         channels_last=args.channels_last,
         torch_compile=args.compile,
         fuse_bn=args.fuse_conv_bn,
-        ceiling=ceiling,
+        ceiling=ceilings and ceilings['gflops'],
         backend_model=args.backend_model,
         work_dir=args.work_dir,
-        keep_going=args.keep_going)
-    print(format_table(rows))
+        keep_going=args.keep_going,
+        gates=gates)
+    meta = run_meta(argv, ceilings, choices)
+    print(format_table(rows, meta))
     if args.out:
         write_results(args.out, rows, {
             k: v
             for k, v in vars(args).items() if k != 'specs'
-        })
+        }, meta)
         print_log(f'results written to {args.out}', logger='current')
     return rows

@@ -8,19 +8,23 @@ requested row (:class:`RowSpec`): eager PyTorch rows through
 through :class:`mmseg_ext.deploy.BackendModel` on an ONNX export of the same
 randomly initialised segmentor, written on the fly
 (:func:`mmseg_ext.deploy.export.export_onnx`, static shape) into a temporary
-folder, or given as ``backend_model``. With a conv ceiling
-(:func:`~.peak.probe_conv_peak`) each row also gets the fraction of it that
-its GFLOPs over its latency reach.
+folder, or given as ``backend_model``. int8 rows run the quantized graph
+of an export folder (:func:`backend_file`: ``end2end.int8.onnx``, on
+OpenVINO ``end2end.int8.xml``), made by ``tools/deploy/deploy.py`` with an
+int8 deploy config. With conv ceilings
+(:func:`~.peak.probe_ceilings`) each row also gets the fraction of the
+ceiling of its precision that its GFLOPs over its latency reach.
 
 A backend row times the exported graph: mmseg's ``encode_decode``, i.e. the
 tensor-mode network plus the decode head's resize to the input size (mode
 ``end2end``); its GFLOPs are the PyTorch model's.
 """
+import json
 import logging
 import os.path as osp
 import tempfile
 from dataclasses import asdict, dataclass
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 
@@ -30,7 +34,9 @@ from .measure import PeakMemory, _log, benchmark, make_row, time_forward
 
 EAGER = 'pytorch'
 BACKEND_NAMES = (EAGER, 'onnxruntime', 'openvino', 'tensorrt')
-PRECISION_NAMES = ('fp32', 'bf16', 'fp16')
+PRECISION_NAMES = ('fp32', 'bf16', 'fp16', 'int8', 'auto')
+INT8_BACKENDS = ('onnxruntime', 'openvino')
+DEPLOY_JSON = 'deploy.json'
 
 
 @dataclass(frozen=True)
@@ -52,9 +58,12 @@ class RunSettings:
 
 @dataclass(frozen=True)
 class RowSpec:
-    """One row per config: ``backend`` at ``precision``."""
+    """One row per config: ``backend`` at ``precision`` (``auto``: to be
+    chosen; ``auto=True``: ``precision`` was chosen by ``--precision
+    auto``)."""
     backend: str
     precision: str = 'fp32'
+    auto: bool = False
 
 
 def parse_row_spec(text: str, default_precision: str = 'fp32') -> RowSpec:
@@ -62,7 +71,8 @@ def parse_row_spec(text: str, default_precision: str = 'fp32') -> RowSpec:
     without ``:PRECISION`` the ``default_precision``.
 
     Raises:
-        ValueError: For an unknown backend or precision.
+        ValueError: For an unknown backend or precision, int8 on a backend
+            other than :data:`INT8_BACKENDS` or ``auto`` on TensorRT.
     """
     backend, _, precision = text.partition(':')
     precision = precision or default_precision
@@ -70,7 +80,57 @@ def parse_row_spec(text: str, default_precision: str = 'fp32') -> RowSpec:
         raise ValueError(
             f'--backend {text!r}: expected NAME[:PRECISION] with NAME in '
             f'{BACKEND_NAMES} and PRECISION in {PRECISION_NAMES}')
+    if precision == 'int8' and backend not in INT8_BACKENDS:
+        raise ValueError(
+            f'--backend {text!r}: int8 rows run a quantized export on '
+            f'{" or ".join(INT8_BACKENDS)} (e.g. openvino:int8), not on '
+            f'{backend}')
+    if precision == 'auto' and backend == 'tensorrt':
+        raise ValueError(f'--backend {text!r}: --precision auto chooses '
+                         'among CPU precisions; give tensorrt its precision')
     return RowSpec(backend, precision)
+
+
+def backend_file(export: str, spec: RowSpec) -> str:
+    """The model file of ``spec``'s row in ``export`` (a file or an export
+    folder): int8 rows the quantized graph that
+    :func:`mmseg_ext.deploy.backends.int8_model_file` names
+    (``end2end.int8.onnx``; OpenVINO ``end2end.int8.xml``), other rows
+    :func:`~mmseg_ext.deploy.segmentor.resolve_model_file`.
+
+    Raises:
+        FileNotFoundError: If the export has no such file (the message
+            names the deploy config that makes an int8 one).
+    """
+    if spec.precision != 'int8':
+        return resolve_model_file(export, spec.backend)
+    from mmseg_ext.deploy.backends import int8_model_file
+    if osp.isdir(export):
+        export = osp.join(export, 'end2end.onnx')
+    return int8_model_file(export, spec.backend)
+
+
+def read_deploy_json(export: Optional[str]) -> Tuple[Optional[str], dict]:
+    """The path and contents of ``deploy.json`` beside ``export`` (a file or
+    an export folder); ``(None, {})`` without one.
+
+    Raises:
+        ValueError: If it is not a JSON object.
+    """
+    if not export:
+        return None, {}
+    folder = osp.dirname(export) if osp.isfile(export) else export
+    path = osp.join(folder, DEPLOY_JSON)
+    if not osp.isfile(path):
+        return None, {}
+    with open(path) as f:
+        try:
+            info = json.load(f)
+        except json.JSONDecodeError as e:
+            raise ValueError(f'{path}: not valid JSON ({e})') from None
+    if not isinstance(info, dict):
+        raise ValueError(f'{path}: expected a JSON object')
+    return path, info
 
 
 def export_random_model(cfg_path: str,
@@ -152,9 +212,12 @@ def failed_row(reference: dict, spec: RowSpec, error: Exception) -> dict:
 
 def add_speed_columns(rows: List[dict], reference: dict,
                       ceiling: Optional[Dict[str, float]]) -> None:
-    """Fill ``speedup`` (vs ``reference``) and, given ``ceiling``
-    (``{precision: GFLOP/s}``), ``ceiling_gflops`` and
-    ``ceiling_fraction`` of every row in place."""
+    """Fill ``speedup`` (vs ``reference``: its median latency / the row's)
+    and, given ``ceiling`` (``{precision: GFLOP/s}``), ``ceiling_gflops``
+    (the ceiling of the row's precision) and ``ceiling_fraction``
+    (``gflops x batch / median latency (s) / ceiling_gflops``) of every
+    row in place; a failed row (no latency) and a row without GFLOPs or
+    without a ceiling of its precision keep ``None``."""
     for row in rows:
         if row.get('latency_median_ms') is None:
             continue  # a failed row
@@ -168,6 +231,15 @@ def add_speed_columns(rows: List[dict], reference: dict,
             row['ceiling_fraction'] = achieved / peak
 
 
+def _annotate(row: dict, spec: RowSpec, gates: Optional[dict]) -> None:
+    """Add 'precision auto' and the gate's outcome to ``row['options']``."""
+    from .precision import gate_summary
+    words = [] if row['options'] == '-' else [row['options']]
+    words += ['precision auto'] if spec.auto else []
+    words += gate_summary(spec.backend, spec.precision, gates or {})
+    row['options'] = ', '.join(words) or '-'
+
+
 def run_suite(configs: Sequence[str],
               specs: Sequence[RowSpec],
               settings: RunSettings,
@@ -177,7 +249,8 @@ def run_suite(configs: Sequence[str],
               ceiling: Optional[Dict[str, float]] = None,
               backend_model: Optional[str] = None,
               work_dir: Optional[str] = None,
-              keep_going: bool = False) -> List[dict]:
+              keep_going: bool = False,
+              gates: Optional[dict] = None) -> List[dict]:
     """Rows of every config x spec, each config's eager fp32 reference
     first (measured once even if a spec asks for it too), all with
     ``settings``.
@@ -189,7 +262,10 @@ def run_suite(configs: Sequence[str],
     one config only) is given.
 
     With ``keep_going`` an export or backend that fails gives a row
-    naming the error instead of stopping the run.
+    naming the error instead of stopping the run. A row's ``options`` say
+    whether its precision was chosen by ``--precision auto`` and, given
+    ``gates`` (:func:`~.precision.read_gates`), whether its accuracy gate
+    passed.
 
     Raises:
         ValueError: If ``backend_model`` is given with several configs.
@@ -217,6 +293,7 @@ def run_suite(configs: Sequence[str],
                             torch_compile=torch_compile,
                             fuse_bn=fuse_bn,
                             **asdict(s)))
+                    _annotate(config_rows[-1], spec, gates)
                     continue
                 try:
                     if export is None:
@@ -225,9 +302,10 @@ def run_suite(configs: Sequence[str],
                             osp.join(work_dir or tmp, name), s.cfg_options)
                     config_rows.append(
                         benchmark_backend(
-                            resolve_model_file(export, spec.backend), spec,
-                            reference, s.height, s.width, s.batch_size,
-                            s.device, s.warmup, s.iters))
+                            backend_file(export, spec), spec, reference,
+                            s.height, s.width, s.batch_size, s.device,
+                            s.warmup, s.iters))
+                    _annotate(config_rows[-1], spec, gates)
                 except Exception as e:  # one failed backend: still a table
                     if not keep_going:
                         raise

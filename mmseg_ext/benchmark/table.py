@@ -1,8 +1,15 @@
-"""The benchmark's Markdown table and its ``--out`` file."""
+"""The benchmark's Markdown table and its ``--out`` file.
+
+Given the run's ``meta`` (:func:`~.hardware.run_meta`), the table is headed
+by what it ran on (date, CPU, threads, ISA flags, runtime versions, conv
+ceilings, ``--precision auto`` choices, command) and the JSON file keeps
+that ``meta`` next to ``args`` and ``rows``.
+"""
 import json
 from typing import List, Optional
 
 from mmseg_ext.utils.atomic_io import atomic_file
+from .hardware import format_header
 
 COLUMNS = [('config', 'Config'), ('input', 'Input (HxW)'), ('batch', 'Batch'),
            ('mode', 'Mode'), ('device', 'Device'), ('backend', 'Backend'),
@@ -23,9 +30,11 @@ def _fmt(value) -> str:
     return f'{value:.2f}' if isinstance(value, float) else str(value)
 
 
-def format_table(rows: List[dict]) -> str:
-    """Render benchmark rows as a Markdown table with a footnote."""
-    lines = [
+def format_table(rows: List[dict], meta: Optional[dict] = None) -> str:
+    """Render benchmark rows as a Markdown table with a footnote, headed by
+    :func:`~.hardware.format_header` of ``meta`` if given."""
+    lines = (format_header(meta) + ['']) if meta else []
+    lines += [
         '| ' + ' | '.join(title for _, title in COLUMNS) + ' |',
         '|' + '|'.join('---' if key in TEXT_COLUMNS else '---:'
                        for key, _ in COLUMNS) + '|'
@@ -50,18 +59,19 @@ def format_table(rows: List[dict]) -> str:
         for row in rows if row.get('ceiling_gflops')
     })
     if ceilings:
-        lines[-1] += (' Conv ceiling (3x3 conv 256->256 on 128x256, '
-                      f'channels-last): {", ".join(ceilings)}.')
+        lines[-1] += (' Conv ceilings of these rows (fastest runtime of a '
+                      f'3x3 conv, see above): {", ".join(ceilings)}.')
     return '\n'.join(lines)
 
 
 def write_results(out: str,
                   rows: List[dict],
-                  args: Optional[dict] = None) -> None:
-    """Write ``rows`` to ``out`` atomically: JSON (``args`` and ``rows``) if
-    ``out`` ends with ``.json``, else the Markdown table."""
+                  args: Optional[dict] = None,
+                  meta: Optional[dict] = None) -> None:
+    """Write ``rows`` to ``out`` atomically: JSON (``meta``, ``args`` and
+    ``rows``) if ``out`` ends with ``.json``, else the Markdown table."""
     with atomic_file(out, 'w') as f:
         if out.endswith('.json'):
-            json.dump(dict(args=args, rows=rows), f, indent=2)
+            json.dump(dict(meta=meta, args=args, rows=rows), f, indent=2)
         else:
-            f.write(format_table(rows) + '\n')
+            f.write(format_table(rows, meta) + '\n')

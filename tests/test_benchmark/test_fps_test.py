@@ -50,8 +50,21 @@ def test_main_table(spy, tmp_path, capsys):
     assert len(rows) == len(cells) == len(models) == 2
     names = [osp.splitext(osp.basename(p))[0] for p in (R18, R50)]
     assert [c[0] for c in cells] == names
-    assert out.read_text().strip() == format_table(rows).strip()
+    # the table, headed by what it ran on (test_fps_hardware checks the
+    # header's values), printed and in --out
     assert format_table(rows) in table
+    assert out.read_text().strip().endswith(format_table(rows).strip())
+    head = out.read_text().split('\n\n')[0].splitlines()
+    assert [line.split(':')[0] for line in head] == [
+        '- Date', '- CPU', '- ISA', '- Runtimes', '- Conv ceilings',
+        '- Command'
+    ]
+    assert head[4] == '- Conv ceilings: not probed (--probe-peak)'
+    assert head[-1] == ('- Command: `python tools/fps_test.py ' +
+                        f'{R18} {R50} --height {H} --width {W} '
+                        f'--batch-size {B} --device cpu --warmup 1 --iters 2 '
+                        f'--out {out}`')
+    assert head[0] + '\n' in table
     for row, cell, model in zip(rows, cells, models):
         assert cell[1:8] == [
             f'{H}x{W}',
@@ -85,6 +98,10 @@ def test_bf16_channels_last_cfg_options_json(spy, tmp_path):
         f'--out {out}'.split())
     result = json.loads(out.read_text())
     assert result['args']['bf16'] and result['args']['channels_last']
+    meta = result['meta']  # what tools.docs.results reads as metadata
+    assert '--bf16 --channels-last' in meta['command']
+    assert meta['torch_version'] == torch.__version__
+    assert meta['ceilings'] is None and isinstance(meta['isa_flags'], list)
     # the eager fp32 reference (contiguous) is measured first, in the run
     ref, row = result['rows']
     assert (ref['dtype'], ref['options']) == ('fp32', '-')
@@ -192,7 +209,9 @@ def test_script_is_the_package_cli(tmp_path):
         osp.splitext(osp.basename(R18))[0], '32x32', '1', 'tensor', 'cpu',
         'pytorch', 'fp32', '-'
     ]
-    assert out.read_text().splitlines()[2].startswith('| sfnet_r18')
+    lines = out.read_text().splitlines()
+    assert lines[0].startswith('- Date: ') and any(
+        line.startswith('| sfnet_r18') for line in lines)
 
 
 def test_fuse_conv_bn_folds_bn_and_keeps_the_logits(spy, monkeypatch):
@@ -241,6 +260,10 @@ def test_probe_peak_fraction_and_progress(monkeypatch, capsys):
     """``--probe-peak``: the conv ceiling per precision, each row's GFLOPs /
     latency / ceiling; progress lines (mmengine's current logger) for
     warm-up and every timed run."""
+    from mmseg_ext.benchmark.peak import probe_ceilings
+    monkeypatch.setattr(  # a smaller probe conv: the code path, not speed
+        cli, 'probe_ceilings',
+        lambda device: probe_ceilings(device, shape=(64, 32, 64)))
     logged = []
     original = measure.print_log
 
@@ -256,7 +279,7 @@ def test_probe_peak_fraction_and_progress(monkeypatch, capsys):
     rows = cli.main(f'{R18} --height 32 --width 64 --device cpu --warmup 1 '
                     '--iters 2 --bf16 --probe-peak'.split())
     out = capsys.readouterr().out
-    assert 'Conv ceiling (3x3 conv 256->256 on 128x256' in out
+    assert '- Conv ceilings: 3x3 conv 64->64 on 32x64, batch 1' in out
     for row in rows:
         peak = row['ceiling_gflops']
         assert peak > 0
