@@ -11,11 +11,21 @@ Backends and precisions (``ValueError`` for any other combination):
 ========================  ===================  ===========================
 backend                   device               precision
 ========================  ===================  ===========================
-``onnxruntime``           ``cpu``, ``cuda``    ``fp32``
-``openvino``              ``cpu`` (any         ``fp32``; ``bf16`` / ``fp16``
-                          OpenVINO device)     where the device has them
-``tensorrt``              ``cuda`` only        ``fp32``, ``fp16``, ``bf16``
+``onnxruntime``           ``cpu``, ``cuda``    ``fp32``, ``int8``
+``openvino``              ``cpu`` (any         ``fp32``, ``int8``; ``bf16`` /
+                          OpenVINO device)     ``fp16`` where the device has
+                                               them
+``tensorrt``              ``cuda`` only        ``fp32``, ``fp16``, ``bf16``,
+                                               ``int8``
 ========================  ===================  ===========================
+
+``int8`` runs the quantized model of the export folder
+(:mod:`mmseg_ext.deploy.quantize`): ``end2end.int8.onnx`` (ONNX Runtime;
+OpenVINO runs it when given that file), ``end2end.int8.xml`` (OpenVINO,
+NNCF), or for TensorRT
+``end2end.onnx`` with the calibration cache ``end2end.int8.calib``; given
+``end2end.onnx`` / ``end2end.xml`` the file beside it is taken
+(:func:`int8_model_file`). OpenVINO runs the layers left float at f32.
 
 OpenVINO's CPU plugin picks bf16 by itself on CPUs with AVX512-BF16, so the
 inference precision is always set explicitly (``INFERENCE_PRECISION_HINT``).
@@ -29,7 +39,7 @@ import numpy as np
 import torch
 
 BACKENDS = ('onnxruntime', 'openvino', 'tensorrt')
-PRECISIONS = ('fp32', 'bf16', 'fp16')
+PRECISIONS = ('fp32', 'bf16', 'fp16', 'int8')
 INPUT_NAME = 'input'
 OUTPUT_NAME = 'output'
 
@@ -38,8 +48,14 @@ _PIP = {
     'openvino': 'openvino',
     'tensorrt': 'tensorrt',
 }
-_OV_PRECISION = {'fp32': 'f32', 'bf16': 'bf16', 'fp16': 'f16'}
-_OV_CAPABILITY = {'bf16': 'BF16', 'fp16': 'FP16'}
+_OV_PRECISION = {'fp32': 'f32', 'bf16': 'bf16', 'fp16': 'f16', 'int8': 'f32'}
+_OV_CAPABILITY = {'bf16': 'BF16', 'fp16': 'FP16', 'int8': 'INT8'}
+_INT8_FILES = {
+    'onnxruntime': ('end2end.int8.onnx', ),
+    'openvino': ('end2end.int8.xml', ),
+    'tensorrt': ('end2end.int8.calib', ),
+}
+_INT8_CONFIG = 'configs/deploy/segmentation_{}-int8_static-512x1024.py'
 
 
 def _import(backend: str):
@@ -63,11 +79,14 @@ class BackendModel:
 
     Args:
         model_file (str): ``end2end.onnx`` (all backends) or an OpenVINO IR
-            ``end2end.xml`` (``openvino`` only).
+            ``end2end.xml`` (``openvino`` only); for ``int8`` also the
+            quantized file (:func:`int8_model_file`).
         backend (str): ``'onnxruntime'``, ``'openvino'`` or ``'tensorrt'``.
         precision (str): ``'fp32'`` (exact: the contract is max abs diff
             <= 1e-4 vs eager PyTorch), ``'bf16'`` or ``'fp16'``
-            (approximate: per-pixel argmax agreement). Default ``'fp32'``.
+            (approximate: per-pixel argmax agreement), ``'int8'`` (the
+            quantized export; its accuracy gate is in ``deploy.json``).
+            Default ``'fp32'``.
         device (str): ``'cpu'``, ``'cuda'`` or ``'cuda:K'`` (OpenVINO:
             also its own device names, e.g. ``'GPU'``). Default ``'cpu'``.
         num_threads (int, optional): CPU threads for the runtime (ONNX
@@ -75,7 +94,8 @@ class BackendModel:
             ``INFERENCE_NUM_THREADS``); ``None`` keeps its default.
 
     Raises:
-        FileNotFoundError: If ``model_file`` does not exist.
+        FileNotFoundError: If ``model_file`` does not exist, or for
+            ``int8`` the export has no quantized model for ``backend``.
         ValueError: If backend, precision or device is unknown or the
             combination is unsupported (e.g. ``tensorrt`` without a CUDA
             GPU, ``bf16`` on ONNX Runtime, ``bf16`` on a CPU without it).
@@ -104,6 +124,11 @@ class BackendModel:
         _check_combination(model_file, backend, precision, device)
         if not osp.isfile(model_file):
             raise FileNotFoundError(f'model file not found: {model_file}')
+        if precision == 'int8':
+            model_file = self.model_file = int8_model_file(model_file, backend)
+        elif '.int8.' in osp.basename(model_file):
+            raise ValueError(f'{model_file} is a quantized model: run it '
+                             "with precision='int8'")
         runner = {
             'onnxruntime': _OrtRunner,
             'openvino': _OpenVINORunner,
@@ -137,11 +162,12 @@ def _check_combination(model_file, backend, precision, device):
     is_cuda = str(device).startswith('cuda')
     where = f'backend={backend!r}, precision={precision!r}, device={device!r}'
     if backend == 'onnxruntime':
-        if precision != 'fp32':
+        if precision not in ('fp32', 'int8'):
             raise ValueError(
                 f'unsupported combination {where}: ONNX Runtime runs the '
-                'exported fp32 graph only; use openvino (bf16 on CPU) or '
-                'tensorrt (fp16/bf16 on a CUDA GPU)')
+                'exported fp32 graph and its int8 quantization only; use '
+                'openvino (bf16 on CPU) or tensorrt (fp16/bf16 on a CUDA '
+                'GPU)')
         if device != 'cpu' and not is_cuda:
             raise ValueError(f'unsupported combination {where}: ONNX '
                              "Runtime devices are 'cpu' and 'cuda[:K]'")
@@ -158,6 +184,38 @@ def _check_combination(model_file, backend, precision, device):
     if backend != 'openvino' and model_file.endswith('.xml'):
         raise ValueError(f'{model_file} is an OpenVINO IR; backend '
                          f'{backend!r} needs the .onnx file')
+
+
+def int8_model_file(model_file: str, backend: str) -> str:
+    """The quantized model ``backend`` runs for the export ``model_file``.
+
+    A file whose name holds ``.int8.`` is taken as is (OpenVINO: the
+    ``.int8.xml`` or ONNX Runtime's QDQ ``.int8.onnx``); otherwise the
+    backend's quantized file beside it (``end2end.int8.onnx``,
+    ``end2end.int8.xml``, TensorRT: ``end2end.onnx`` itself once its
+    calibration cache ``end2end.int8.calib`` is there).
+
+    Raises:
+        FileNotFoundError: If the export holds no quantized model for
+            ``backend`` (names the file expected and the deploy config
+            that makes it).
+    """
+    name = osp.basename(model_file)
+    if '.int8.' in name and not name.endswith('.calib'):
+        if backend != 'openvino' and not name.endswith('.onnx'):
+            raise ValueError(f'{model_file} is an OpenVINO IR; backend '
+                             f'{backend!r} needs end2end.int8.onnx')
+        return model_file
+    folder = osp.dirname(model_file)
+    for candidate in _INT8_FILES[backend]:
+        if osp.isfile(osp.join(folder, candidate)):
+            if backend == 'tensorrt':
+                return osp.join(folder, 'end2end.onnx')
+            return osp.join(folder, candidate)
+    raise FileNotFoundError(
+        f'{folder or "."}: no int8 model for backend {backend!r} (expected '
+        f'{" or ".join(_INT8_FILES[backend])}); quantize the export with '
+        f'tools/deploy/deploy.py {_INT8_CONFIG.format(backend)}')
 
 
 class _OrtRunner:
@@ -254,7 +312,10 @@ class _TensorRTRunner:
             raise RuntimeError(f'TensorRT cannot parse {model_file}: ' +
                                '; '.join(errors))
         config = builder.create_builder_config()
-        if precision == 'fp16':
+        if precision == 'int8':
+            from .quantize_tensorrt import configure_int8
+            configure_int8(trt, network, config, model_file)
+        elif precision == 'fp16':
             config.set_flag(trt.BuilderFlag.FP16)
         elif precision == 'bf16':
             config.set_flag(trt.BuilderFlag.BF16)
