@@ -118,6 +118,44 @@ def cityscapes_root(data_root) -> str:
 
 
 @pytest.fixture(scope='session')
+def camvid_root(data_root) -> str:
+    """The CamVid release (``train/``, ``trainannot/``, ``val/``,
+    ``valannot/``) of the sample data."""
+    root = osp.realpath(osp.join(data_root, 'camvid'))
+    if not osp.isdir(osp.join(root, 'valannot')):
+        raise RuntimeError(f'CamVid not found at {root} (see the data README)')
+    return root
+
+
+@pytest.fixture(scope='session')
+def camvid_model(tmp_path_factory, worker_id, camvid_root) -> dict:
+    """SFNet-R18 trained from scratch on a CamVid subset, once per test
+    session (:mod:`camvid_subset`): ``config``, ``checkpoint``,
+    ``data_root``, ``metrics`` and ``untrained_metrics`` (val mIoU, aAcc,
+    per-class IoU after and before training).
+
+    Under pytest-xdist the workers share one run: the first to ask trains
+    under a file lock in the session's common temporary folder, the others
+    wait and read its ``result.json``.
+    """
+    import json
+
+    import camvid_subset
+    from filelock import FileLock
+    base = tmp_path_factory.getbasetemp()
+    if worker_id != 'master':
+        base = base.parent  # shared by this session's workers only
+    work = base / 'camvid_model'
+    with FileLock(str(base / 'camvid_model.lock')):
+        done = work / 'result.json'
+        if not done.exists():
+            work.mkdir(exist_ok=True)
+            result = camvid_subset.train_and_score(str(work), camvid_root)
+            done.write_text(json.dumps(result))
+        return json.loads(done.read_text())
+
+
+@pytest.fixture(scope='session')
 def mim() -> str:
     """The ``mim`` executable of the environment running the tests."""
     exe = osp.join(VENV_BIN, 'mim')

@@ -40,8 +40,7 @@ train_pipeline = [
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackSegInputs')
 ]
-train_dataloader = dict(
-    batch_size=4, dataset=dict(pipeline=train_pipeline))
+train_dataloader = dict(batch_size=4, dataset=dict(pipeline=train_pipeline))
 iters = 800
 optimizer = dict(type='SGD', lr=0.02, momentum=0.9, weight_decay=5e-4)
 optim_wrapper = dict(type='OptimWrapper', optimizer=optimizer, clip_grad=None)
@@ -54,7 +53,8 @@ param_scheduler = [
         end=iters,
         by_epoch=False)
 ]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=iters, val_interval=iters)
+train_cfg = dict(
+    type='IterBasedTrainLoop', max_iters=iters, val_interval=iters)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 default_hooks = dict(

@@ -56,13 +56,11 @@ class CamVidDataset(SampleCheckMixin, BaseSegDataset):
             default_runtime.py``).
     """
     METAINFO = dict(
-        classes=('Sky', 'Building', 'Column-Pole', 'Road', 'Sidewalk',
-                 'Tree', 'Sign-Symbol', 'Fence', 'Car', 'Pedestrian',
-                 'Bicyclist'),
-        palette=[[128, 128, 128], [128, 0, 0], [192, 192, 128],
-                 [128, 64, 128], [0, 0, 192], [128, 128, 0],
-                 [192, 128, 128], [64, 64, 128], [64, 0, 128], [64, 64, 0],
-                 [0, 128, 192]])
+        classes=('Sky', 'Building', 'Column-Pole', 'Road', 'Sidewalk', 'Tree',
+                 'Sign-Symbol', 'Fence', 'Car', 'Pedestrian', 'Bicyclist'),
+        palette=[[128, 128, 128], [128, 0, 0], [192, 192, 128], [128, 64, 128],
+                 [0, 0, 192], [128, 128, 0], [192, 128, 128], [64, 64, 128],
+                 [64, 0, 128], [64, 64, 0], [0, 128, 192]])
 
     def __init__(self,
                  img_suffix: str = '.png',
@@ -76,9 +74,10 @@ class CamVidDataset(SampleCheckMixin, BaseSegDataset):
             **kwargs)
 
     @classmethod
-    def get_label_map(cls,
-                      new_classes: Optional[Sequence] = None
-                      ) -> Optional[Dict[int, int]]:
+    def get_label_map(
+            cls,
+            new_classes: Optional[Sequence] = None
+    ) -> Optional[Dict[int, int]]:
         """mmseg's class-subset map, plus ``Void`` (11) -> 255."""
         label_map = super().get_label_map(new_classes) or {}
         label_map[VOID] = 255

@@ -44,7 +44,8 @@ def loss_keys(records: List[dict]) -> List[str]:
 
 
 def scalars_figure(result: Result, path: str) -> bool:
-    """Every logged loss against the iteration."""
+    """Every logged loss against the iteration, and the validation mIoU
+    (right axis) where the run evaluated during training."""
     train = result.data['train']
     with _figure(7.5, 4.0) as (fig, ax):
         for key in loss_keys(train):
@@ -58,7 +59,23 @@ def scalars_figure(result: Result, path: str) -> bool:
                 marker='.' if len(points) < 30 else None)
         ax.set_xlabel('iteration')
         ax.set_ylabel('logged loss (window mean)')
-        ax.legend(fontsize=8)
+        handles, labels = ax.get_legend_handles_labels()
+        val = [(r['step'], r['mIoU']) for r in result.data['val']
+               if 'mIoU' in r]
+        if val:
+            # validation during training: mIoU on a second axis
+            ax2 = ax.twinx()
+            ax2.plot(
+                *zip(*val),
+                color='tab:red',
+                marker='o',
+                linewidth=2.0,
+                label='val mIoU (%)')
+            ax2.set_ylabel('val mIoU (%)')
+            ax2.set_ylim(bottom=0)
+            more = ax2.get_legend_handles_labels()
+            handles, labels = handles + more[0], labels + more[1]
+        ax.legend(handles, labels, fontsize=8)
         ax.grid(alpha=0.3)
         _title(ax, result)
         _save(fig, path)

@@ -7,11 +7,13 @@ the repository root on the real samples linked under ``data/``
 :class:`~.stage.Stage` description (``build``) and its summary
 (``figures``); :func:`~.stage.run_stage` is the one cycle that runs them:
 
-- ``sfnet``: SFNet-R18 on Cityscapes, including the ``--format-only``
-  Cityscapes server submission (:mod:`.sfnet`);
-- ``deploy``: that checkpoint exported to ONNX, evaluated through ONNX
-  Runtime and OpenVINO, its submission through OpenVINO, and every
-  backend timed (:mod:`.deploy`; needs ``sfnet`` first);
+- ``camvid``: SFNet-R18 trained from scratch on CamVid train, tested on
+  val, its predictions drawn: the main job's model (:mod:`.camvid`);
+- ``deploy``: that checkpoint exported to ONNX, evaluated on CamVid val
+  through ONNX Runtime and OpenVINO (fp32, bf16), every backend timed
+  (:mod:`.deploy`; needs ``camvid`` first);
+- ``sfnet``: SFNet-R18 on the Cityscapes sample, including the
+  ``--format-only`` Cityscapes server submission (:mod:`.sfnet`);
 - ``pfnet``: iSAID preparation, then PFNet-R50 on iSAID (:mod:`.pfnet`);
 - ``isdnet``: DeepGlobe and Inria preparation, ISDNet on both, FPS and peak
   memory at 2448x2448 next to DeepLabv3-R18 (:mod:`.isdnet`);
@@ -31,7 +33,8 @@ from typing import Dict, List
 from mmseg_ext.utils.atomic_io import atomic_file
 from .stage import run_stage
 
-JOBS = ('sfnet', 'deploy', 'pfnet', 'isdnet', 'pointrend', 'graph_heads')
+JOBS = ('camvid', 'deploy', 'sfnet', 'pfnet', 'isdnet', 'pointrend',
+        'graph_heads')
 
 
 def check_work_dirs(work: str, names: List[str], overwrite: bool) -> None:

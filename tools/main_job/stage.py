@@ -12,6 +12,7 @@ import os
 import os.path as osp
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence
 
@@ -21,14 +22,19 @@ MIM = osp.join(osp.dirname(sys.executable), 'mim')
 FPS_TEST = osp.join('tools', 'fps_test.py')
 
 
-def run(cmd: List[str], cwd: str) -> None:
+def run(cmd: List[str], cwd: str) -> float:
     """Run ``cmd`` from ``cwd``, echoing it; raise on failure.
+
+    Returns:
+        float: The command's wall time, s.
 
     Raises:
         subprocess.CalledProcessError: If the command exits non-zero.
     """
     print('+', ' '.join(map(str, cmd)), flush=True)
+    start = time.perf_counter()
     subprocess.run([str(c) for c in cmd], cwd=cwd, check=True)
+    return time.perf_counter() - start
 
 
 @dataclass
@@ -78,17 +84,21 @@ class Stage:
         fps: The speed table to measure last, or None.
         deploy: An export + backend evaluation (:class:`~.deploy.
             DeployRun`), run after ``runs`` and before ``fps``, or None.
+        after: Callables run after ``runs`` (pictures of the trained
+            model); each returns a dict merged into the stage's result.
     """
     runs: Dict[str, ModelRun]
     prepare: Sequence[Callable[[], None]] = ()
     fps: Optional[FpsRun] = None
     deploy: Optional[object] = None
+    after: Sequence[Callable[[], dict]] = ()
 
 
 def mim_test(config: str, checkpoint: str, work_dir: str, options: List[str],
-             repo: str, *extra: str) -> None:
-    """``mim test mmseg_ext config --checkpoint ... --work-dir ...``."""
-    run([
+             repo: str, *extra: str) -> float:
+    """``mim test mmseg_ext config --checkpoint ... --work-dir ...``;
+    returns its wall time, s."""
+    return run([
         MIM, 'test', 'mmseg_ext', config, '--checkpoint', checkpoint, *extra,
         '--work-dir', work_dir, '--cfg-options', *options
     ], repo)
@@ -100,18 +110,23 @@ def run_model(model: ModelRun, work: str, repo: str) -> dict:
     Returns:
         dict: ``checkpoint``; ``losses`` (``{key: logged values}``, ``loss``
         first); ``metrics`` (the test summary); ``submission_pngs`` (with a
-        submission); ``extra`` (``{name: test summary}``).
+        submission); ``extra`` (``{name: test summary}``);
+        ``train_seconds`` and ``test_seconds`` (wall times of ``mim train``
+        and of the first ``mim test``).
     """
     train_dir = osp.join(work, 'train')
     ckpt = osp.join(train_dir, f'iter_{model.iters}.pth')
-    run([
+    train_seconds = run([
         MIM, 'train', 'mmseg', model.config, '--work-dir', train_dir,
         '--cfg-options', *model.train_options
     ], repo)
     test_dir = osp.join(work, 'test')
-    mim_test(model.config, ckpt, test_dir, model.test_options, repo)
+    test_seconds = mim_test(model.config, ckpt, test_dir, model.test_options,
+                            repo)
     result = dict(
         checkpoint=ckpt,
+        train_seconds=train_seconds,
+        test_seconds=test_seconds,
         losses={
             key: read_losses(train_dir, key)
             for key in ('loss', *model.losses)
@@ -158,6 +173,8 @@ def run_stage(stage: Stage, work: str, repo: str) -> dict:
         name: run_model(model, osp.join(work, name), repo)
         for name, model in stage.runs.items()
     }
+    for step in stage.after:
+        result.update(step())
     if stage.deploy:
         from .deploy import run_deploy
         result['deploy'] = run_deploy(stage.deploy, work, repo)
