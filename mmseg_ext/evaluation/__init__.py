@@ -1,4 +1,8 @@
 from .cityscapes_metric import CityscapesEvalMetric, numpy_in1d_compat
 from .class_iou_metric import ClassIoUMetric
+from .scene_metric import SceneIoUMetric, SceneTestLoop
 
-__all__ = ['CityscapesEvalMetric', 'ClassIoUMetric', 'numpy_in1d_compat']
+__all__ = [
+    'CityscapesEvalMetric', 'ClassIoUMetric', 'SceneIoUMetric',
+    'SceneTestLoop', 'numpy_in1d_compat'
+]
