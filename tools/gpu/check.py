@@ -178,9 +178,26 @@ def run_steps(args, settings: dict, rec, deadline) -> bool:
                         torch.backends.cudnn.benchmark)
                 if args.dry_run:
                     rec.set('inference', 'dry_run_limits', DRY_RUN_LIMITS)
+                # the first compile mode with every model's eager rows, the
+                # other (slower to compile) ones once all models have rows
+                modes = settings['compile_modes']
                 for spec in models:
                     with rec.guard('inference', spec.name):
-                        benchmark_model(spec, rec, deadline, settings)
+                        benchmark_model(
+                            spec,
+                            rec,
+                            deadline,
+                            settings,
+                            compile_modes=modes[:1])
+                for spec in models if modes[1:] else []:
+                    with rec.guard('inference', f'{spec.name} compile'):
+                        benchmark_model(
+                            spec,
+                            rec,
+                            deadline,
+                            settings,
+                            eager=False,
+                            compile_modes=modes[1:])
             elif step == 'main_model':
                 main_model_check(rec, deadline, settings)
         rec.step(step).update(

@@ -63,9 +63,6 @@ MODELS = (
         target_fps=200,
         paper='26 FPS at 1024x2048 on a GTX 1080Ti with TensorRT, without '
         'the DSN heads (lxtGH/SFSegNets#42)'),
-    ModelSpec('sfnet_r50',
-              'configs/sfnet/sfnet_r50-d32_4xb2-50k_cityscapes-512x1024.py',
-              1024, 2048),
     ModelSpec(
         'pfnet_r50',
         'configs/pfnet/pfnet_r50-d32_8xb2-34k_isaid-896x896.py',
@@ -82,6 +79,9 @@ MODELS = (
         target_fps=100,
         paper='27.7 FPS on DeepGlobe 2448x2448 (paper abstract; the GPU is '
         'not stated in the sources read)'),
+    ModelSpec('sfnet_r50',
+              'configs/sfnet/sfnet_r50-d32_4xb2-50k_cityscapes-512x1024.py',
+              1024, 2048),
     ModelSpec(
         'pointrend_r50',
         'configs/pointrend/pointrend_r50_4xb4-80k_cityscapes-512x1024.py',
@@ -90,6 +90,7 @@ MODELS = (
         mode='predict'),
 )
 
+HALF_CL = ('fp16-cl', 'bf16-cl')
 #: eager rows: (row name, autocast precision, channels-last)
 EAGER_ROWS = (('fp32', 'fp32', False), ('fp16', 'fp16', False),
               ('bf16', 'bf16', False), ('fp32-cl', 'fp32', True),
@@ -180,6 +181,15 @@ def time_row(label: str, forward: Callable, precision: str,
     return row
 
 
+def recorded_fps(rec, model: str) -> Dict[str, float]:
+    """``{path: FPS}`` of the rows of ``model`` recorded so far."""
+    return {
+        row['path']: row['fps']
+        for row in rec.step('inference').get('rows', [])
+        if row['model'] == model and 'fps' in row
+    }
+
+
 def compiled_forward(model, spec: ModelSpec, x, samples,
                      mode: str) -> Callable:
     """One forward of ``torch.compile(..., mode=mode)``: the module in
@@ -192,9 +202,17 @@ def compiled_forward(model, spec: ModelSpec, x, samples,
     return lambda: compiled(x, mode='tensor')
 
 
-def benchmark_model(spec: ModelSpec, rec, deadline, settings: dict) -> None:
-    """All rows of ``spec``, each recorded under ``steps["inference"]`` as
-    soon as it is measured.
+def benchmark_model(spec: ModelSpec,
+                    rec,
+                    deadline,
+                    settings: dict,
+                    eager: bool = True,
+                    compile_modes: Optional[List[str]] = None) -> None:
+    """The rows of ``spec``, each recorded under ``steps["inference"]`` as
+    soon as it is measured: the eager rows (unless ``eager`` is False), then
+    one compiled row per entry of ``compile_modes`` (default
+    ``settings['compile_modes']``), under the faster half precision of the
+    eager channels-last rows recorded for ``spec`` so far.
 
     ``settings``: ``device``, ``dry_run``, ``rows`` (names out of
     :data:`EAGER_ROWS`), ``warmup``, ``iters``, ``compile_modes`` (list),
@@ -226,7 +244,13 @@ def benchmark_model(spec: ModelSpec, rec, deadline, settings: dict) -> None:
             f" MiB, max abs diff {row.get('max_abs_diff')}")
         return output
 
-    if not deadline.allows(settings['row_reserve_s']):
+    if compile_modes is None:
+        compile_modes = settings['compile_modes']
+    fps = recorded_fps(rec, spec.name)
+    if not eager and not any(p in fps for p in HALF_CL):
+        return  # nothing to compile against: its eager rows were not run
+    reserve = 'row_reserve_s' if eager else 'compile_reserve_s'
+    if not deadline.allows(settings[reserve]):
         rec.append('inference', 'skipped',
                    dict(model=spec.name, reason='deadline'))
         return
@@ -239,13 +263,12 @@ def benchmark_model(spec: ModelSpec, rec, deadline, settings: dict) -> None:
         ref = time_row(f'{spec.name} reference',
                        make_forward(spec.mode, model, x, samples), 'fp32',
                        device, 1, 1)['output']
-    fps: Dict[str, float] = {}
     for name, precision, channels_last in EAGER_ROWS:
+        if not eager or name not in settings['rows']:
+            continue
         if not deadline.allows(settings['row_reserve_s']):
             rec.append('inference', 'skipped',
                        dict(model=spec.name, path=name, reason='deadline'))
-            continue
-        if name not in settings['rows']:
             continue
         with rec.guard('inference', f'{spec.name} {name}'):
             fmt = torch.channels_last if channels_last else \
@@ -258,11 +281,11 @@ def benchmark_model(spec: ModelSpec, rec, deadline, settings: dict) -> None:
             row.update(
                 path=name, precision=precision, channels_last=channels_last)
             record(row, ref)
-            fps[precision + ('-cl' if channels_last else '')] = row['fps']
-    halves = [p for p in ('fp16-cl', 'bf16-cl') if p in fps]
+    fps = recorded_fps(rec, spec.name)
+    halves = [p for p in HALF_CL if p in fps]
     model = model.to(memory_format=torch.channels_last)
     inputs = x.contiguous(memory_format=torch.channels_last)
-    for mode in settings['compile_modes']:
+    for mode in compile_modes:
         if not halves:
             break
         precision = max(halves, key=fps.get)[:4]

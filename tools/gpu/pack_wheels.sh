@@ -67,7 +67,6 @@ mkdir -p "$STAGE/wheels" "$STAGE/sdist" "$STAGE/camvid"
     -d "$STAGE/wheels" "${WHEELS[@]}"
 "$PY" -m pip download -q --no-deps --no-binary=:all: -d "$STAGE/sdist" mmcv==2.1.0
 "$PY" -m pip wheel -q --no-deps --no-build-isolation -w "$STAGE/wheels" .
-rm -rf build/bdist.* build/lib  # what pip wheel leaves in the checkout
 
 for split in train val; do
     n=$TRAIN_FRAMES
