@@ -193,16 +193,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return args
 
 
-def resolve_auto(args: argparse.Namespace, ceilings: dict) -> dict:
+def resolve_auto(args: argparse.Namespace, ceilings: dict, gates: dict,
+                 deploy_json: Optional[str]) -> dict:
     """Replace the ``auto`` rows of ``args.specs`` by their chosen
-    precision (:func:`~.precision.choose_precision`, gates from the
-    export's ``deploy.json``); print and return ``{backend: choice}``.
-
-    Raises:
-        ValueError: If ``deploy.json`` is not valid JSON.
-    """
-    path, info = read_deploy_json(args.backend_model)
-    gates = read_gates(info)
+    precision (:func:`~.precision.choose_precision` with ``gates``, read
+    from ``deploy_json``, ``None`` if there is none); print and return
+    ``{backend: choice}``."""
     flags = read_cpu()[1]
     choices, specs = {}, []
     for spec in args.specs:
@@ -220,7 +216,8 @@ def resolve_auto(args: argparse.Namespace, ceilings: dict) -> dict:
                 missing['int8'] = str(e)
         choice = choose_precision(spec.backend, gates, flags, ceilings,
                                   missing)
-        choice.why += f'; gates from {path or "nowhere (no deploy.json)"}'
+        choice.why += ('; gates from ' +
+                       (deploy_json or 'nowhere (no deploy.json)'))
         choices[spec.backend] = choice.as_dict()
         print_log(
             f'--precision auto, {spec.backend}: {choice.precision} '
@@ -238,13 +235,14 @@ def main(argv: Optional[List[str]] = None) -> List[dict]:
     if not MMLogger.check_instance_created('fps_test'):
         MMLogger.get_instance('fps_test', log_level='INFO')
     argv = sys.argv[1:] if argv is None else list(argv)
+    deploy_json, info = read_deploy_json(args.backend_model)
+    gates = read_gates(info)
     ceilings, choices = None, {}
     if args.probe_peak:
         ceilings = probe_ceilings(args.device)
         print_log(
             f'conv ceilings: {format_ceilings(ceilings)}', logger='current')
-        choices = resolve_auto(args, ceilings)
-    gates = read_gates(read_deploy_json(args.backend_model)[1])
+        choices = resolve_auto(args, ceilings, gates, deploy_json)
     settings = RunSettings(args.height, args.width, args.batch_size,
                            args.device, args.warmup, args.iters,
                            args.cfg_options, args.mode)

@@ -43,6 +43,7 @@ ISA_KERNELS = {
     'int8': ('avx512_vnni', 'avx_vnni', 'amx_int8'),
 }
 GATED = ('bf16', 'fp16', 'int8')
+PRECISION_KEYS = ('fp32', ) + GATED
 
 
 def _walk(node, context: Tuple[Optional[str], Optional[str]],
@@ -60,8 +61,8 @@ def _walk(node, context: Tuple[Optional[str], Optional[str]],
         return
     for key, value in node.items():
         b, _, p = str(key).partition(':')
-        sub = (b if b in names else backend, p if p in GATED else
-               (key if key in GATED else precision))
+        sub = (b if b in names else backend, p if p in PRECISION_KEYS else
+               (key if key in PRECISION_KEYS else precision))
         if key == 'quantization':
             sub = (backend, 'int8')  # its entries are int8 unless named
         yield from _walk(value, sub, names)

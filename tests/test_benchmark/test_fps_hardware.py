@@ -206,6 +206,8 @@ def test_gates_are_read_from_every_deploy_json_layout():
             ('openvino', 'bf16'): passed
         }
     assert read_gates(dict(backend='openvino', gate=passed)) == {}  # fp32?
+    assert read_gates(  # fp32, the exported graph itself, is never gated
+        dict(quantization=dict(openvino=dict(fp32=dict(gate=passed))))) == {}
     assert read_gates({}) == {}
 
 
