@@ -97,6 +97,29 @@ def write_scalars(folder, name='train', records=SCALARS, meta=META):
     return str(path)
 
 
+SAME_LOOP = dict(
+    args=dict(dataset='camvid', iters=3, seed=0),
+    results=dict(
+        ours=dict(
+            losses=[2.5, 2.0, 1.5],
+            digests=['a', 'b', 'c'],
+            summary=dict(
+                first=2.5, mean_first20=2.0, mean_last20=2.0, last=1.5),
+            val=dict(aAcc=80.123, mIoU=40.5, mAcc=50.0),
+            wall_s=12.3),
+        official=dict(
+            losses=[2.6, 2.2, 1.9],
+            digests=['a', 'b', 'c'],
+            summary=dict(
+                first=2.6, mean_first20=2.2333, mean_last20=2.2333, last=1.9),
+            val=dict(aAcc=79.0, mIoU=38.25, mAcc=48.0),
+            wall_s=14.0)))
+
+
+def write_same_loop(folder, name='cmp', data=SAME_LOOP, meta=META):
+    return write_json(folder / f'{name}.same_loop.json', data, meta)
+
+
 def render_dir(tmp_path, results):
     out = tmp_path / 'out'
     render.render(str(results), str(out), model_index=None)
@@ -142,6 +165,40 @@ def test_scalars_result_gives_the_logged_losses_and_metrics(tmp_path):
     assert (out / 'train.png').is_file()
 
 
+def test_same_loop_result_gives_both_runs_and_their_metrics(tmp_path):
+    results = tmp_path / 'results'
+    results.mkdir()
+    write_same_loop(results)
+    out = render_dir(tmp_path, results)
+    text = (out / 'cmp.md').read_text()
+    assert text.startswith('### cmp: same-loop comparison')
+    assert '- CPU: Test CPU 9000, 2 CPUs' in text
+    assert ('Data: camvid; 3 iterations per variant, seed 0, one run each; '
+            'same batches in every run: yes.') in text
+    assert ('| ours | 3 | 2.5000 | 2.0000 | 2.0000 | 1.5000 | 40.50 | '
+            '80.12 | 50.00 | 12 |') in text
+    assert ('| official | 3 | 2.6000 | 2.2333 | 2.2333 | 1.9000 | 38.25 | '
+            '79.00 | 48.00 | 14 |') in text
+    assert '![Losses of cmp](cmp.png)' in text
+    assert (out / 'cmp.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+    assert (out / 'same_loop.md').read_text() == text
+    # an iSAID run (no evaluation, other batches) says so
+    runs = {
+        k: dict(v, val={}, digests=[k])
+        for k, v in SAME_LOOP['results'].items()
+    }
+    write_same_loop(results, data=dict(args=dict(iters=3), results=runs))
+    text = (render_dir(tmp_path / 'b', results) / 'cmp.md').read_text()
+    assert 'Data: isaid;' in text and 'same batches in every run: no' in text
+    assert '| ours | 3 | 2.5000 | 2.0000 | 2.0000 | 1.5000 | n/a | n/a |' in (
+        text)
+
+
+def test_same_loop_moving_mean():
+    from tools.docs.same_loop_page import moving_mean
+    assert moving_mean([1.0, 3.0, 5.0, 7.0], window=2) == [1.0, 2.0, 4.0, 6.0]
+
+
 def test_long_log_is_shown_evenly_spaced():
     records = [dict(step=i) for i in range(1, 101)]
     shown = render.spaced(records)
@@ -182,10 +239,17 @@ def test_same_input_gives_the_same_bytes(tmp_path):
          'train.scalars.json', 'step'),
         (lambda d: write_scalars(d, records=[dict(lr=0.1, step=1)]),
          'train.scalars.json', 'loss'),
+        (lambda d: write_same_loop(d, data=dict(args=dict(iters=3))),
+         'cmp.same_loop.json', 'results'),
+        (lambda d: write_same_loop(
+            d,
+            data=dict(
+                args=dict(iters=3), results=dict(ours=dict(losses=[1.0])))),
+         'cmp.same_loop.json', 'summary'),
     ],
     ids=[
         'fps-rows', 'fps-row-backend', 'meta-torch', 'no-meta', 'scalars-step',
-        'scalars-loss'
+        'scalars-loss', 'same-loop-results', 'same-loop-summary'
     ])
 def test_missing_key_names_the_file_and_the_key(tmp_path, make, where, key):
     results = tmp_path / 'results'

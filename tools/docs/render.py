@@ -9,11 +9,13 @@ For every result (:mod:`tools.docs.results`) ``<name>.<kind>.json`` it
 writes ``<out>/<name>.md``: a section headed by the run's date, CPU model
 and ISA flags, torch version and exact command, then the table, and a
 figure ``<out>/<name>.png`` (FPS per model and backend; logged losses per
-iteration). ``<out>/fps.md`` and ``<out>/scalars.md`` hold all sections of
-a kind, ``<out>/model_zoo.md`` the published figures of the metafiles that
-``--model-index`` imports. ``docs/en/benchmarks.md`` and
-``docs/en/model_zoo.md`` include them (MyST ``{include}`` with
-``:relative-images:``).
+iteration; each variant's loss of a same-loop comparison, drawn by
+:mod:`tools.docs.same_loop_page`). ``<out>/fps.md``, ``<out>/scalars.md``
+and ``<out>/same_loop.md`` hold all sections of a kind,
+``<out>/model_zoo.md`` the published figures of the metafiles that
+``--model-index`` imports. ``docs/en/benchmarks.md``,
+``docs/en/fidelity.md`` and ``docs/en/model_zoo.md`` include them (MyST
+``{include}`` with ``:relative-images:``).
 
 The output depends on the inputs only: the same files give the same bytes
 (sorted inputs, fixed number formats, matplotlib's default style, PNGs
@@ -30,6 +32,7 @@ import yaml
 from .figures import fps_figure, loss_keys, row_label, scalars_figure
 from .results import (ISA_FLAGS, Result, ResultError, find_results,
                       load_result, require)
+from .same_loop_page import same_loop_figure, same_loop_section
 
 MARKER = '.written-by-tools-docs-render'
 HEADING = '###'
@@ -266,11 +269,13 @@ def model_zoo(model_index: str) -> str:
 
 SECTIONS: Dict[str, Callable[[Result], str]] = {
     'fps': fps_section,
-    'scalars': scalars_section
+    'scalars': scalars_section,
+    'same_loop': same_loop_section
 }
 FIGURES: Dict[str, Callable[[Result, str], bool]] = {
     'fps': fps_figure,
-    'scalars': scalars_figure
+    'scalars': scalars_figure,
+    'same_loop': same_loop_figure
 }
 EMPTY = 'No result of this kind under `{}`.\n'
 

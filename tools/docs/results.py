@@ -5,7 +5,10 @@ A result's kind is its name's suffix:
 - ``<name>.fps.json``: ``tools/fps_test.py --out`` (``{"args": {...},
   "rows": [...]}``, :mod:`mmseg_ext.benchmark.table`);
 - ``<name>.scalars.json``: mmengine's ``<work_dir>/<timestamp>/vis_data/
-  scalars.json`` (one JSON record a line; training records carry ``lr``).
+  scalars.json`` (one JSON record a line; training records carry ``lr``);
+- ``<name>.same_loop.json``: ``tools/misc/same_loop_compare.py --out``
+  (``{"args": {...}, "results": {variant: {"losses": [...], "summary":
+  {...}, "val": {...}}}}``, :mod:`tools.fidelity.same_loop`).
 
 Its metadata (:data:`META_KEYS`) is read from the result's own ``meta``
 object where the format has one, the gaps filled from the sidecar
@@ -20,7 +23,11 @@ import os.path as osp
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence
 
-KINDS = {'.fps.json': 'fps', '.scalars.json': 'scalars'}
+KINDS = {
+    '.fps.json': 'fps',
+    '.scalars.json': 'scalars',
+    '.same_loop.json': 'same_loop'
+}
 META_SUFFIX = '.meta.json'
 META_KEYS = ('date', 'cpu_model', 'isa_flags', 'torch_version', 'command')
 # the flags that decide which CPU kernels torch, oneDNN and OpenVINO pick
@@ -197,7 +204,31 @@ def load_scalars(path: str) -> Result:
                   dict(train=train, val=val))
 
 
-LOADERS = {'fps': load_fps, 'scalars': load_scalars}
+def load_same_loop(path: str) -> Result:
+    """A ``tools/misc/same_loop_compare.py`` result: ``data`` is the file's
+    ``{'args': {...}, 'results': {variant: {...}}}``.
+
+    Raises:
+        ResultError: Without ``args``/``results``, with no variant, or with
+            a variant lacking ``losses`` (or holding none) or ``summary``.
+    """
+    data = load_json(path)
+    require(data, ('args', 'results'), path)
+    require(data['args'], ('iters', ), path, 'args')
+    if not isinstance(data['results'], dict) or not data['results']:
+        raise ResultError(path, "'results' holds no run")
+    for variant, run in data['results'].items():
+        require(run, ('losses', 'summary'), path, f'results[{variant!r}]')
+        if not isinstance(run['losses'], list) or not run['losses']:
+            raise ResultError(path, f"results[{variant!r}]['losses'] is empty")
+    return Result(path, 'same_loop', _name(path), load_meta(path), data)
+
+
+LOADERS = {
+    'fps': load_fps,
+    'scalars': load_scalars,
+    'same_loop': load_same_loop
+}
 
 
 def load_result(path: str) -> Result:
