@@ -153,10 +153,12 @@ class LargeImageInferencer:
                source,
                blender,
                row: int,
-               on_tiles=None) -> Iterator[Block]:
+               on_tiles=None,
+               carry_in: bool = True) -> Iterator[Block]:
         """Blended logits of tile row ``row`` of ``source`` (see
-        :meth:`RowBlender.run_row`); the tiles of a batch are read in one
-        window; ``on_tiles(n)`` is called after each batch of n tiles."""
+        :meth:`RowBlender.run_row`, also for ``carry_in``); the tiles of a
+        batch are read in one window; ``on_tiles(n)`` is called after each
+        batch of n tiles."""
         y0, y1 = blender.rows[row]
 
         def logits_of(columns):
@@ -171,7 +173,7 @@ class LargeImageInferencer:
                 on_tiles(len(columns))
             return logits
 
-        return blender.run_row(row, logits_of, self.batch_size)
+        return blender.run_row(row, logits_of, self.batch_size, carry_in)
 
 
 def default_tile(cfg) -> Tuple[int, int]:

@@ -85,9 +85,11 @@ class RowBlender:
             for i in range(0, n, batch_size)
         ]
 
-    def run_row(self, row: int, logits_of: Callable[[List[int]],
-                                                    Iterator[np.ndarray]],
-                batch_size: int) -> Iterator[FinalBlock]:
+    def run_row(self,
+                row: int,
+                logits_of: Callable[[List[int]], Iterator[np.ndarray]],
+                batch_size: int,
+                carry_in: bool = True) -> Iterator[FinalBlock]:
         """Blend tile row ``row``; yield its final pixels block by block.
 
         Args:
@@ -95,6 +97,14 @@ class RowBlender:
             logits_of (callable): ``logits_of(columns)`` -> the logits of
                 those tiles of this row, (N, C, h, w) float32 numpy.
             batch_size (int): Tiles per call of ``logits_of``.
+            carry_in (bool): Read the earlier row's carry file. False
+                starts from zero sums: the first row a run computes, whose
+                pixels covered by earlier rows are not wanted (a rank
+                rebuilding its carry, see :meth:`first_row_for`).
+            carry_in (bool): Read the earlier row's carry file. False
+                starts from zero sums: the first row a run computes, whose
+                pixels covered by earlier rows are not wanted (a rank
+                rebuilding its carry, see :meth:`first_row_for`).
 
         Yields:
             tuple: ``(y0, y1, x0, x1, values)`` with ``values`` the blended
@@ -108,7 +118,7 @@ class RowBlender:
         y0, y1 = self.rows[row]
         fin = self.final_end(row)
         band, keep = y1 - y0, y1 - fin
-        c_in = self._carry_height(row)
+        c_in = self._carry_height(row) if carry_in else 0
         pending = np.zeros((self.num_classes, band, 0), np.float32)
         out_file = carry_path(self.work_dir, row) if keep else None
         in_file = carry_path(self.work_dir, row - 1) if c_in else None

@@ -71,7 +71,8 @@ def build_inferencer(config,
     Args:
         config (str | Config): Model config.
         weights (str, optional): Checkpoint file, None/``'none'`` (random
-            weights) or an export folder (``deploy.json``).
+            weights, torch seed 0: the same in every process) or an export
+            folder (``deploy.json``).
         device (str): Eager device or the backend's device.
         backend (str, optional): Override the export's backend
             (``onnxruntime``, ``openvino``, ``tensorrt``).
@@ -115,6 +116,8 @@ def build_inferencer(config,
             palette=palette_of(cfg),
             static_shape=static,
             **kwargs)
+    if weights is None:
+        torch.manual_seed(0)  # the same random weights in every process
     model = build_model(cfg, weights, device=device)
     return LargeImageInferencer(
         model,

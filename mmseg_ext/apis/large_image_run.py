@@ -189,7 +189,7 @@ def segment_raster(inferencer: LargeImageInferencer,
         try:
             for row in range(start_row, last):
                 _run_row(inferencer, source, blender, row, row >= first,
-                         classes, conf, bar)
+                         classes, conf, bar, row > start_row or done > 0)
                 if world == 1:
                     _save_state(work_dir, key, row + 1)
                     old = carry_path(carry_dir, row - 1)
@@ -230,15 +230,17 @@ def segment_raster(inferencer: LargeImageInferencer,
     return stats
 
 
-def _run_row(inferencer, source, blender, row, write, classes, conf, bar):
-    """Blend tile row ``row``; write its final pixel rows if ``write``."""
+def _run_row(inferencer, source, blender, row, write, classes, conf, bar,
+             carry_in):
+    """Blend tile row ``row``; write its final pixel rows if ``write``;
+    ``carry_in``: read the earlier row's carry file."""
     y0, fin = blender.rows[row][0], blender.final_end(row)
     strip = np.zeros((fin - y0, source.width), np.uint8)
     prob = np.zeros(strip.shape, np.float32) if conf is not None else None
     on_tiles = None if bar is None else \
         (lambda n: [bar.update() for _ in range(n)])
     for _, _, x0, x1, values in inferencer.blocks(source, blender, row,
-                                                  on_tiles):
+                                                  on_tiles, carry_in):
         cls, p = classes_and_confidence(values, prob is not None)
         strip[:, x0:x1] = cls
         if prob is not None:

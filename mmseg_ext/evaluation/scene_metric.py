@@ -19,12 +19,13 @@ With ``mim test``::
     mim test mmseg CONFIG --checkpoint CKPT --cfg-options \\
         test_cfg.type=SceneTestLoop test_cfg.tile='(896,896)' \\
         test_cfg.overlap=384 test_evaluator.type=SceneIoUMetric \\
-        test_dataloader.dataset.pipeline='[dict(type="LoadAnnotations"),
-        dict(type="PackSegInputs")]'
+        test_dataloader.dataset.pipeline='[dict(type="LoadImageFromFile"),
+        dict(type="LoadAnnotations"), dict(type="PackSegInputs")]'
 
-The test pipeline needs no image (the loop reads it by window): keep only
-``LoadAnnotations`` + ``PackSegInputs``; a ``LoadImageFromFile`` left in is
-read and ignored.
+The test pipeline must not resize (the loop reads the raster itself, by
+window): ``LoadImageFromFile`` (the project's ``Checked*`` datasets compare
+the image's size with its label's; the uint8 image is otherwise unused),
+``LoadAnnotations``, ``PackSegInputs``.
 """
 from typing import Optional, Sequence, Union
 

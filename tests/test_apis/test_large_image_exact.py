@@ -171,3 +171,55 @@ def test_window_placement_is_mmsegs(size, crop, stride):
     assert len(spans) == grids
     assert spans[-1][1] == size and spans[0][0] == 0
     assert all(e - s == min(crop, size) for s, e in spans)
+
+
+class _ConvBackend:
+    """A stand-in exported model: a fixed random 3x3 conv (zero padding, so
+    a tile's border logits differ from its neighbour's interior ones)."""
+
+    def __init__(self, classes=5):
+        gen = torch.Generator().manual_seed(0)
+        self.weight = torch.randn(classes, 3, 3, 3, generator=gen)
+
+    def __call__(self, x):
+        return torch.nn.functional.conv2d(x, self.weight, padding=1)
+
+
+@pytest.mark.parametrize('blend', ['uniform', 'distance'])
+@pytest.mark.parametrize('tile, overlap, batch', [((64, 80), (48, 24), 3),
+                                                  ((30, 40), (10, 10), 2)])
+def test_blend_equals_brute_force(samples, blend, tile, overlap, batch):
+    """Every pixel = sum of w * tile logits / sum of w over the tiles
+    covering it, also where three tile rows overlap (overlap > tile / 2)."""
+    backend = _ConvBackend()
+    cfg = ConfigDict(
+        model=dict(
+            data_preprocessor=dict(
+                mean=[100., 110., 120.], std=[50., 55., 60.],
+                bgr_to_rgb=True)))
+    inferencer = LargeImageInferencer(
+        backend,
+        cfg,
+        5,
+        tile=tile,
+        overlap=overlap,
+        batch_size=batch,
+        blend=blend)
+    ours, image = blended(inferencer, samples['inria_small'])
+    h, w = image.shape[2:]
+    total = np.zeros((5, h, w), np.float64)
+    weight = np.zeros((h, w), np.float64)
+    rows, cols = inferencer.grid(h, w)
+    for y0, y1 in rows:
+        for x0, x1 in cols:
+            logits = backend(image[:, :, y0:y1, x0:x1])[0].numpy()
+            wy, wx = np.ones(y1 - y0), np.ones(x1 - x0)
+            if blend == 'distance':
+                wy = np.minimum(
+                    np.arange(y1 - y0), y1 - y0 - 1 - np.arange(y1 - y0)) + 1.
+                wx = np.minimum(
+                    np.arange(x1 - x0), x1 - x0 - 1 - np.arange(x1 - x0)) + 1.
+            total[:, y0:y1, x0:x1] += logits * np.outer(wy, wx)
+            weight[y0:y1, x0:x1] += np.outer(wy, wx)
+    assert len(rows) >= 3
+    np.testing.assert_allclose(ours, total / weight, rtol=0, atol=1e-4)

@@ -14,8 +14,8 @@ mmseg 1.2.2's ``slide_inference`` for that scene (computed:
         --sizes 10000 20000 --backends pytorch onnxruntime --batch 1 \\
         --tile 1024 --overlap 256 --rows 2 --out result.json
 
-``--rows K`` stops after the first K tile rows (the memory of every row
-after the first is the same by construction: one row band of tiles, the
+``--rows K`` stops after the first K tile rows (every tile row holds the
+same memory by construction: one band of at most two batches of tiles, the
 carry strip on disk), so that a slow CPU gives the peak and the rate
 without running all rows; the JSON records K and the rows of the scene.
 The random weights (``none``) cost what trained ones cost.
@@ -34,10 +34,11 @@ import numpy as np
 
 def make_geotiff(path: str, size: int) -> None:
     """A ``size`` x ``size`` 3-band uint8 tiled GeoTIFF (smooth pattern +
-    noise, UTM CRS), written in strips."""
+    noise, UTM CRS, uncompressed), written in strips."""
     import rasterio
     from rasterio.transform import from_origin
     rng = np.random.default_rng(0)
+    noise = rng.integers(0, 40, (512, size)).astype(np.float32)
     profile = dict(
         driver='GTiff',
         height=size,
@@ -48,8 +49,7 @@ def make_geotiff(path: str, size: int) -> None:
         transform=from_origin(500000, 5000000, 0.3, 0.3),
         tiled=True,
         blockxsize=512,
-        blockysize=512,
-        compress='deflate')
+        blockysize=512)
     x = np.arange(size, dtype=np.float32)
     with rasterio.open(path, 'w', **profile) as dst:
         for y0 in range(0, size, 512):
@@ -57,8 +57,7 @@ def make_geotiff(path: str, size: int) -> None:
             y = np.arange(y0, y1, dtype=np.float32)[:, None]
             base = 127 + 60 * np.sin(x[None] / 97.0) * np.cos(y / 61.0)
             block = np.stack([
-                base + rng.integers(0, 40, base.shape), 255 - base,
-                base / 2 + rng.integers(0, 60, base.shape)
+                base + noise[:y1 - y0], 255 - base, base / 2 + noise[:y1 - y0]
             ])
             dst.write(
                 np.clip(block, 0, 255).astype(np.uint8),
