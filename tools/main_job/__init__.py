@@ -12,6 +12,9 @@ the repository root on the real samples linked under ``data/``
 - ``deploy``: that checkpoint exported to ONNX, evaluated on CamVid val
   through ONNX Runtime and OpenVINO (fp32, bf16), every backend timed
   (:mod:`.deploy`; needs ``camvid`` first);
+- ``int8``: that checkpoint quantized for OpenVINO (NNCF) and ONNX Runtime,
+  its accuracy gate, val mIoU and speed next to fp32 (:mod:`.int8`; needs
+  ``camvid`` first);
 - ``sfnet``: SFNet-R18 on the Cityscapes sample, including the
   ``--format-only`` Cityscapes server submission (:mod:`.sfnet`);
 - ``pfnet``: iSAID preparation, then PFNet-R50 on iSAID (:mod:`.pfnet`);
@@ -33,7 +36,7 @@ from typing import Dict, List
 from mmseg_ext.utils.atomic_io import atomic_file
 from .stage import run_stage
 
-JOBS = ('camvid', 'deploy', 'sfnet', 'pfnet', 'isdnet', 'pointrend',
+JOBS = ('camvid', 'deploy', 'int8', 'sfnet', 'pfnet', 'isdnet', 'pointrend',
         'graph_heads')
 
 
