@@ -232,6 +232,9 @@ TIER_PATHS = {
 #: exports), ``file::test`` (each of its parameters) or one full node id,
 #: relative to ``tests/``. Re-measure and update when a test grows.
 SLOW = (
+    'test_tools/test_gpu_check.py::test_dry_run_records_every_step',
+    'test_tools/test_gpu_check.py::test_dry_run_trains_and_resumes_exactly',
+    'test_tools/test_gpu_check.py::test_dry_run_inference_rows',
     'test_bad_input.py::test_labels_outside_classes_name_the_label_file',
     'test_configs/test_semsegpaddle_configs.py::'
     'test_build_with_bn_loss_and_predict',
