@@ -65,7 +65,7 @@ from mmengine.logging import MMLogger, print_log
 
 from mmseg_ext.utils.cli import add_cfg_options
 from .forwards import FORWARDS
-from .hardware import format_ceilings, read_cpu, run_meta
+from .hardware import format_ceilings, read_cpu, run_meta, utc_now
 from .peak import probe_ceilings
 from .precision import choose_precision, read_gates
 from .suite import (EAGER, PRECISION_NAMES, RowSpec, RunSettings, backend_file,
@@ -232,6 +232,7 @@ def main(argv: Optional[List[str]] = None) -> List[dict]:
     """Benchmark every config of ``argv``, print the table; return the
     rows."""
     args = parse_args(argv)
+    start = utc_now()
     if not MMLogger.check_instance_created('fps_test'):
         MMLogger.get_instance('fps_test', log_level='INFO')
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -258,7 +259,7 @@ def main(argv: Optional[List[str]] = None) -> List[dict]:
         work_dir=args.work_dir,
         keep_going=args.keep_going,
         gates=gates)
-    meta = run_meta(argv, ceilings, choices)
+    meta = run_meta(argv, ceilings, choices, start)
     print(format_table(rows, meta))
     if args.out:
         write_results(args.out, rows, {

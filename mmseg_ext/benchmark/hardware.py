@@ -126,9 +126,15 @@ def command_line(argv: Sequence[str]) -> str:
     return shlex.join(['python', 'tools/fps_test.py', *map(str, argv)])
 
 
+def utc_now() -> str:
+    """The time now, UTC, ISO 8601 to the second (``...Z``)."""
+    return datetime.now(timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
+
+
 def run_meta(argv: Sequence[str],
              ceilings: Optional[dict] = None,
-             precision_choices: Optional[dict] = None) -> dict:
+             precision_choices: Optional[dict] = None,
+             date: Optional[str] = None) -> dict:
     """The ``meta`` of one fps_test run (see the module docstring).
 
     Args:
@@ -136,6 +142,8 @@ def run_meta(argv: Sequence[str],
         ceilings (dict, optional): :func:`~.peak.probe_ceilings`' result.
         precision_choices (dict, optional): ``--precision auto``'s choice
             per backend (:func:`~.precision.choose_precision`).
+        date (str, optional): The run's start (:func:`utc_now`); default
+            now.
 
     Returns:
         dict: ``date`` (UTC, ISO 8601), ``cpu_model``, ``cpu_source``,
@@ -147,7 +155,7 @@ def run_meta(argv: Sequence[str],
     model, flags, source = read_cpu()
     versions = runtime_versions()
     meta = dict(
-        date=datetime.now(timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ'),
+        date=date or utc_now(),
         cpu_model=model,
         cpu_source=source,
         cpu_count=cpu_count(),

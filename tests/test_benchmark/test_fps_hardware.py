@@ -112,6 +112,8 @@ def test_run_meta_and_the_table_header(monkeypatch):
     assert lines[6].startswith('- Command: `python tools/fps_test.py a.py')
     assert '- Conv ceilings: not probed (--probe-peak)' in format_header(
         run_meta([]))
+    assert run_meta([], date='2026-01-02T03:04:05Z')['date'] == \
+        '2026-01-02T03:04:05Z'  # fps_test passes its start
 
 
 def test_fraction_of_the_ceiling_of_the_rows_precision():
