@@ -91,14 +91,18 @@ def preprocessed_batches(cfg,
     if num_images is not None and num_images < 1:
         raise ValueError(f'{source}: {split} needs num_images >= 1, got '
                          f'{num_images}')
-    dataset = DATASETS.build(_dataset_cfg(cfg, split, source))
-    if len(dataset) == 0:
-        data = _dataset_cfg(cfg, split, source)
+    data = _dataset_cfg(cfg, split, source)
+    indices = data.get('indices')
+    # mmengine fails obscurely on an empty subset: refuse it first
+    empty = indices is not None and not (indices if isinstance(
+        indices, (list, tuple)) else indices > 0)
+    dataset = None if empty else DATASETS.build(data)
+    if empty or len(dataset) == 0:
         raise ValueError(
             f'{source}: {split}_dataloader has 0 images (data_root='
             f"{data.get('data_root')!r}, data_prefix="
-            f"{dict(data.get('data_prefix') or {})}); calibration needs at "
-            'least one')
+            f"{dict(data.get('data_prefix') or {})}, indices={indices!r}); "
+            'calibration and the accuracy gate need at least one')
     for index in pick_indices(len(dataset), num_images):
         yield pseudo_collate([dataset[index]]), dataset
 

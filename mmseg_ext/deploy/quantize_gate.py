@@ -10,6 +10,7 @@ reported too. Quantized arithmetic is fast only where the CPU has the
 instructions for it, and its rounding differs between kernels, so the
 record names the CPU and its ISA flags (:func:`cpu_info`).
 """
+import copy
 import platform
 from typing import Optional, Tuple
 
@@ -99,8 +100,16 @@ def accuracy_gate(cfg,
                              'accuracy gate has nothing to score')
         with torch.no_grad():
             data = model.data_preprocessor(batch, False)
-            ref = model(**data, mode='predict')
-            out = segmentor(**data, mode='predict')
+            # predict() writes into the data samples it is given: one copy
+            # each, or the second would overwrite the first's prediction
+            ref = model(
+                data['inputs'],
+                copy.deepcopy(data['data_samples']),
+                mode='predict')
+            out = segmentor(
+                data['inputs'],
+                copy.deepcopy(data['data_samples']),
+                mode='predict')
         for a, b in zip(ref, out):
             agree += int((a.pred_sem_seg.data == b.pred_sem_seg.data).sum())
             total += a.pred_sem_seg.data.numel()
