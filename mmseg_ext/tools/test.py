@@ -25,11 +25,16 @@ interrupted run never leaves a directory that looks complete; an existing
 
 Exported models (``tools/deploy/deploy.py``) are evaluated the same way,
 with the config's evaluator, through an inference backend: ``--backend
-onnxruntime|openvino [--precision fp32|bf16]`` and the export (its folder or
-``end2end.onnx``) as the checkpoint or as ``--backend-model``::
+onnxruntime|openvino [--precision fp32|bf16|int8]`` and the export (its
+folder or ``end2end.onnx``) as the checkpoint or as ``--backend-model``::
 
     mim test mmseg_ext CONFIG --checkpoint work_dirs/deploy_r18 \\
         --backend openvino --precision bf16
+
+``--precision int8`` evaluates the export's quantized model for the backend
+(``end2end.int8.xml`` for OpenVINO, ``end2end.int8.onnx`` for ONNX Runtime,
+made by an int8 deploy config; see :mod:`mmseg_ext.deploy.quantize`) the same
+way; an export without one for that backend is refused, naming the file.
 
 (see :func:`add_backend_args`, :mod:`mmseg_ext.deploy.segmentor`).
 
@@ -126,10 +131,11 @@ def add_backend_args(parser: argparse.ArgumentParser) -> None:
         help='inference backend running the exported model')
     group.add_argument(
         '--precision',
-        choices=('fp32', 'bf16', 'fp16'),
+        choices=('fp32', 'bf16', 'fp16', 'int8'),
         default='fp32',
         help='backend inference precision (default fp32; bf16: OpenVINO '
-        'on CPUs with AVX512-BF16)')
+        'on CPUs with AVX512-BF16; int8: the quantized model of the export, '
+        'end2end.int8.onnx / end2end.int8.xml)')
     group.add_argument(
         '--backend-model',
         help='the export folder or its end2end.onnx / end2end.xml (default: '
