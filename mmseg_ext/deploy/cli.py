@@ -17,6 +17,14 @@ the GPU at first use) and ``deploy.json``: backend, precision, shape,
 opset, export time and the max abs diff (and argmax agreement) of the
 backend's logits against PyTorch's on the sample image; a dynamic export is
 also checked at a second size (:func:`second_shape`, ``dynamic_check``).
+
+An ``int8`` deploy config (``configs/deploy/*-int8_*.py``) then quantizes
+the export (:mod:`mmseg_ext.deploy.quantize`: calibration images from the
+model config's ``calib_config.split`` dataloader) and scores it against
+fp32 PyTorch (``accuracy_gate``, :mod:`mmseg_ext.deploy.quantize_gate`);
+``deploy.json`` gets ``quantization: {backend: {model, calibration, gate:
+{metric, fp32, int8, max_drop, passed, cpu, isa, ...}}}``, and the command
+exits non-zero when the gate fails, unless ``--allow-accuracy-drop``.
 """
 import argparse
 import json
@@ -27,9 +35,12 @@ import numpy as np
 import torch
 from mmengine.config import Config
 
-from ..apis.builder import build_model
+from ..apis.builder import build_model, load_config
+from ..utils.cli import add_cfg_options
 from .backends import BACKENDS, PRECISIONS, BackendModel, _check_combination
 from .export import DEPLOY_JSON, End2End, export_onnx
+from .quantize import calibration_inputs
+from .quantize_gate import int8_settings, quantize_and_gate
 
 
 def load_deploy_config(path: str) -> Config:
@@ -86,7 +97,8 @@ def deploy(deploy_cfg: str,
            work_dir: str,
            shape: Optional[Tuple[int, int]] = None,
            dynamic: Optional[bool] = None,
-           device: Optional[str] = None) -> dict:
+           device: Optional[str] = None,
+           cfg_options: Optional[dict] = None) -> dict:
     """Export ``model_cfg`` + ``checkpoint`` for ``deploy_cfg``'s backend.
 
     Args:
@@ -100,6 +112,8 @@ def deploy(deploy_cfg: str,
         dynamic (bool, optional): Override the deploy config's choice
             (``dynamic_axes`` present = dynamic).
         device (str, optional): Override ``backend_config.device``.
+        cfg_options (dict, optional): Overrides of the model config (e.g.
+            the calibration dataloader's ``data_root`` or resize).
 
     Returns:
         dict: The contents of ``deploy.json``.
@@ -108,6 +122,8 @@ def deploy(deploy_cfg: str,
         ValueError: For an unsupported backend / precision / device.
         FileNotFoundError: For a missing config, checkpoint or image.
         FileExistsError: If ``work_dir`` already holds an export.
+        ValueError: For int8: no calibration image, or a dataloader image
+            of another size than a static export (before exporting).
     """
     cfg = load_deploy_config(deploy_cfg)
     backend = cfg.backend_config
@@ -127,7 +143,15 @@ def deploy(deploy_cfg: str,
         if image is None:
             raise FileNotFoundError(f'cannot read sample image {sample_img}')
         shape = image.shape[:2]
-    model = build_model(model_cfg, checkpoint)
+    model_config = load_config(model_cfg, cfg_options)
+    int8 = backend['precision'] == 'int8'
+    if int8:  # refuse bad calibration data before minutes of export
+        calib, gate = int8_settings(cfg)
+        calib_inputs = calibration_inputs(model_config, calib['split'],
+                                          calib['num_images'],
+                                          None if dynamic else shape,
+                                          model_cfg)
+    model = build_model(model_config, checkpoint)
     x = sample_input(model, sample_img, shape)
     info = dict(
         backend=backend['type'],
@@ -147,8 +171,8 @@ def deploy(deploy_cfg: str,
     run_file = onnx_file
     if backend['type'] == 'openvino':
         run_file = save_openvino_ir(onnx_file)
-    runner = BackendModel(run_file, backend['type'], backend['precision'],
-                          device)
+    runner = BackendModel(run_file, backend['type'],
+                          'fp32' if int8 else backend['precision'], device)
     info = read_json(work_dir)
     info.update(
         model_file=osp.basename(run_file),
@@ -162,6 +186,12 @@ def deploy(deploy_cfg: str,
             shape=list(odd),
             **compare_with_pytorch(runner, model,
                                    sample_input(model, sample_img, odd)))
+    if int8:
+        info['quantization'] = {
+            backend['type']:
+            quantize_and_gate(work_dir, backend['type'], calib_inputs, calib,
+                              gate, model_config, model, x, device, model_cfg)
+        }
     with open(osp.join(work_dir, DEPLOY_JSON), 'w') as f:
         json.dump(info, f, indent=2)
     return info
@@ -205,6 +235,19 @@ def save_openvino_ir(onnx_file: str) -> str:
     return xml
 
 
+def failed_gates(info: dict) -> List[str]:
+    """One line per failed accuracy gate of ``deploy.json``'s
+    ``quantization`` (backend, metric, int8 vs fp32)."""
+    lines = []
+    for name, entry in info.get('quantization', {}).items():
+        gate = entry.get('gate')
+        if gate and not gate['passed']:
+            lines.append(f"{name}: {gate['metric']} {gate['int8']:.2f} vs "
+                         f"fp32 {gate['fp32']:.2f}, more than "
+                         f"{gate['max_drop']} below")
+    return lines
+
+
 def read_json(work_dir: str) -> dict:
     with open(osp.join(work_dir, DEPLOY_JSON)) as f:
         return json.load(f)
@@ -233,6 +276,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         help='dynamic batch / height / width, whatever the deploy config')
     parser.add_argument(
         '--device', help='override backend_config.device (cpu, cuda:0)')
+    parser.add_argument(
+        '--allow-accuracy-drop',
+        action='store_true',
+        help='int8: exit 0 even if the quantized model fails its accuracy '
+        'gate (the result is in deploy.json either way)')
+    add_cfg_options(parser, example='val_dataloader.dataset.data_root=DIR')
     args = parser.parse_args(argv)
     if args.shape is not None and min(args.shape) < 1:
         parser.error(f'--shape must be positive, got {args.shape}')
@@ -244,6 +293,13 @@ def main(argv: Optional[List[str]] = None) -> dict:
     checkpoint = None if args.checkpoint.lower() == 'none' else \
         args.checkpoint
     info = deploy(args.deploy_cfg, args.model_cfg, checkpoint, args.img,
-                  args.work_dir, args.shape, args.dynamic, args.device)
+                  args.work_dir, args.shape, args.dynamic, args.device,
+                  cfg_options=args.cfg_options)
     print(json.dumps(info, indent=2))
+    failed = failed_gates(info)
+    if failed and not args.allow_accuracy_drop:
+        raise SystemExit(
+            f'int8 accuracy gate failed ({"; ".join(failed)}); the export '
+            f'is in {args.work_dir} (deploy.json); pass '
+            '--allow-accuracy-drop to accept it')
     return info
