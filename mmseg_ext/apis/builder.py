@@ -48,7 +48,8 @@ from mmseg.registry import MODELS
 from mmseg.utils import register_all_modules
 
 from ..models.ckpt_convert.engine import unwrap_state_dict
-from ..utils.checkpoint import state_dict_mismatch
+from ..utils.checkpoint import (check_checkpoint_structure,
+                                load_checkpoint_file, state_dict_mismatch)
 from ..utils.pretrained import REMOTE_PREFIXES
 
 ConfigType = Union[str, Path, Config]
@@ -103,15 +104,23 @@ def load_weights(model: nn.Module,
 
     Raises:
         FileNotFoundError: If the local file does not exist.
-        ValueError: If the file holds no state dict of tensors.
+        ValueError: If the local file is empty or truncated
+            (:func:`~mmseg_ext.utils.checkpoint.check_checkpoint_file`), or
+            its ``meta``/``state_dict`` are not dicts, naming the file.
+        ConversionError: If the file holds no state dict of tensors.
         RuntimeError: If ``strict`` and the keys or shapes differ: names the
             file, the counts and the first keys.
     """
     checkpoint = str(checkpoint)
-    if not checkpoint.startswith(REMOTE_PREFIXES) and \
-            not osp.isfile(checkpoint):
-        raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
-    loaded = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
+    if checkpoint.startswith(REMOTE_PREFIXES):
+        loaded = CheckpointLoader.load_checkpoint(
+            checkpoint, map_location='cpu')
+    else:
+        loaded = load_checkpoint_file(
+            checkpoint, lambda path: CheckpointLoader.load_checkpoint(
+                path, map_location='cpu'))
+    if isinstance(loaded, dict):
+        check_checkpoint_structure(loaded, checkpoint)
     state = unwrap_state_dict(loaded, checkpoint)
     mismatch = state_dict_mismatch(model.state_dict(), state)
     if mismatch and strict:

@@ -7,6 +7,14 @@ a hidden temporary name in the destination's own folder (so the rename stays
 on one file system and is atomic, ``os.replace``), and renamed only once it is
 whole. A failure or an interrupt removes the temporary file and leaves any
 previous ``dst`` untouched.
+
+Durability: :func:`atomic_file` flushes the temporary file and calls
+``fsync`` on it before the rename, and on the folder after it, so after a
+power loss (not only a killed process) ``dst`` holds either the previous or
+the new content, never an empty or partial file (a file system may commit
+the rename before the data; Linux ``fsync(2)``: "Calling fsync() does not
+necessarily ensure that the entry in the directory containing the file has
+also reached disk").
 """
 import os
 import os.path as osp
@@ -77,8 +85,23 @@ def remove_stale_temps(
     return sorted(removed)
 
 
+def fsync_dir(folder: str) -> None:
+    """``fsync`` a folder, so a rename or a new entry in it survives a
+    power loss (no-op where folders cannot be opened, e.g. Windows)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # some file systems refuse fsync on a folder
+        pass
+    finally:
+        os.close(fd)
+
+
 @contextmanager
-def atomic_file(dst: str, mode: str = 'wb') -> Iterator:
+def atomic_file(dst: str, mode: str = 'wb', durable: bool = True) -> Iterator:
     """Open a temporary file next to ``dst``; rename it to ``dst`` on success.
 
     Usage::
@@ -93,6 +116,8 @@ def atomic_file(dst: str, mode: str = 'wb') -> Iterator:
     Args:
         dst (str): Final path.
         mode (str): ``'wb'`` (default) or ``'w'`` for text.
+        durable (bool): ``fsync`` the file before the rename and its folder
+            after it (see the module docstring). Default: True.
 
     Yields:
         file: The open temporary file.
@@ -109,8 +134,13 @@ def atomic_file(dst: str, mode: str = 'wb') -> Iterator:
     try:
         with os.fdopen(fd, mode) as f:
             yield f
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, dst)
+        if durable:
+            fsync_dir(folder)
     except BaseException:
         if osp.lexists(tmp):
             os.remove(tmp)

@@ -34,10 +34,18 @@ Older torch (2.1 ... 2.5) loads with ``weights_only=False`` by default and
 mmengine's checkpoints load there as they are: nothing is registered
 (:data:`TORCH_LOADS_WEIGHTS_ONLY` is False; torch < 2.4 has no
 ``add_safe_globals`` at all).
+
+The same module checks a checkpoint *file* before anything is loaded from it
+(:func:`check_checkpoint_file`: missing, empty, truncated) and the structure
+of what it holds (:func:`check_checkpoint_structure`), and compares a
+``state_dict`` with a model's (:func:`state_dict_mismatch`): the test entry,
+the model builder (deploy, benchmark) and the resume check share them.
 """
+import os.path as osp
 import pickle
 import warnings
-from typing import Any, Callable, Dict, List, Tuple, Union
+import zipfile
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 import torch
@@ -245,3 +253,146 @@ def state_dict_mismatch(model_state: dict,
                 and val.shape != ref.shape:
             mismatched.append((k, tuple(val.shape), tuple(ref.shape)))
     return CheckpointMismatch(missing, unexpected, mismatched)
+
+
+#: First bytes of a torch >= 1.6 checkpoint (a zip archive).
+ZIP_MAGIC = b'PK\x03\x04'
+
+
+def check_checkpoint_file(path: str) -> None:
+    """Refuse a local checkpoint file that cannot be a whole checkpoint.
+
+    A torch >= 1.6 checkpoint is a zip archive whose central directory is
+    written last, so a file cut short (a killed copy or save, a full disk)
+    lacks it; only that directory is read here, not the tensors.
+
+    Args:
+        path (str): A local file.
+
+    Raises:
+        FileNotFoundError: If ``path`` is not a file.
+        ValueError: If it is empty, or a zip archive without its central
+            directory (truncated); the message names the file and its size.
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'checkpoint not found: {path}')
+    size = osp.getsize(path)
+    if size == 0:
+        raise ValueError(
+            f'checkpoint {path} is empty (0 bytes): an interrupted save or '
+            'copy left it; use a complete checkpoint')
+    with open(path, 'rb') as f:
+        head = f.read(len(ZIP_MAGIC))
+    if head == ZIP_MAGIC:
+        try:
+            with zipfile.ZipFile(path):
+                pass
+        except (zipfile.BadZipFile, OSError) as err:
+            raise ValueError(
+                f'checkpoint {path} is truncated or damaged ({size} bytes; '
+                f'{err}): an interrupted save or copy left it; use a '
+                'complete checkpoint') from err
+
+
+def is_complete_checkpoint(path: str) -> bool:
+    """True if :func:`check_checkpoint_file` accepts ``path``."""
+    try:
+        check_checkpoint_file(path)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def load_checkpoint_file(path: str, loader: Optional[Callable] = None):
+    """Check ``path`` (:func:`check_checkpoint_file`), then load it.
+
+    Args:
+        path (str): A local checkpoint file.
+        loader (callable, optional): ``loader(path)`` reads it; default
+            ``torch.load(path, map_location='cpu')`` (``weights_only`` as
+            torch defaults).
+
+    Returns:
+        What the file holds.
+
+    Raises:
+        FileNotFoundError, ValueError: As :func:`check_checkpoint_file`; a
+            file torch cannot read (EOFError, a damaged archive) raises
+            ValueError naming it. ``weights_only`` refusals
+            (``pickle.UnpicklingError``) pass through unchanged.
+    """
+    check_checkpoint_file(path)
+    if loader is None:
+        loader = lambda p: torch.load(p, map_location='cpu')  # noqa: E731
+    try:
+        return loader(path)
+    except pickle.UnpicklingError:
+        raise
+    except (EOFError, RuntimeError, zipfile.BadZipFile) as err:
+        raise ValueError(f'checkpoint {path} cannot be read ({err}): '
+                         'truncated, damaged or not a checkpoint') from err
+
+
+def _type_name(value) -> str:
+    return type(value).__name__
+
+
+def check_checkpoint_structure(checkpoint,
+                               path: str,
+                               resume: bool = False) -> None:
+    """Refuse a loaded checkpoint whose entries do not have the types an
+    mmengine Runner checkpoint has, naming what was refused.
+
+    Without this, crafted files fail deep inside mmengine with messages that
+    name neither file nor entry (``'tuple' object has no attribute 'get'``).
+
+    Args:
+        checkpoint: What the file held.
+        path (str): The file, for the message.
+        resume (bool): Also check what ``--resume`` reads: ``meta`` (with
+            integer ``epoch`` and ``iter``), ``message_hub``, ``optimizer``,
+            ``param_schedulers`` and ``random_state``.
+
+    Raises:
+        ValueError: Naming ``path``, the entry and the types found/expected.
+    """
+
+    def refuse(what: str, expected: str, value) -> None:
+        raise ValueError(
+            f'checkpoint {path} refused: {what} is a {_type_name(value)}, '
+            f'expected {expected} (not a checkpoint written by an mmengine '
+            'Runner, or a damaged one)')
+
+    if not isinstance(checkpoint, dict):
+        refuse('the file\'s content', 'a dict of state_dict, meta, ...',
+               checkpoint)
+    meta = checkpoint.get('meta')
+    if meta is not None and not isinstance(meta, dict):
+        refuse("'meta'", 'a dict', meta)
+    state = checkpoint.get('state_dict')
+    if state is not None and not isinstance(state, dict):
+        refuse("'state_dict'", 'a dict of tensors', state)
+    if not resume:
+        return
+    if meta is None:
+        refuse("'meta'", 'a dict with epoch and iter', meta)
+    for key in ('epoch', 'iter'):
+        if not isinstance(meta.get(key), int):
+            refuse(f"meta['{key}']", 'an int', meta.get(key))
+    for key, types, expected in (
+        ('state_dict', dict, 'a dict of tensors'),
+        ('message_hub', dict, 'a dict'),
+        ('optimizer', (dict, type(None)), 'a dict'),
+        ('param_schedulers', (list, dict, type(None)), 'a list or dict'),
+    ):
+        if not isinstance(checkpoint.get(key), types):
+            refuse(f"'{key}'", expected, checkpoint.get(key))
+    hub = checkpoint['message_hub']
+    for key in ('log_scalars', 'runtime_info', 'resumed_keys'):
+        if not isinstance(hub.get(key), dict):
+            refuse(f"message_hub['{key}']", 'a dict', hub.get(key))
+    states = checkpoint.get('random_state')
+    for i, state in enumerate(
+            states if isinstance(states, (list, tuple)) else [states]):
+        if state is not None and not isinstance(state, dict):
+            refuse(f'random_state[{i}]', 'a dict of generator states', state)
