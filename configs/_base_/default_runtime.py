@@ -9,10 +9,22 @@
 # LabelCheckHook (mmseg_ext/engine/hooks/label_check_hook.py) refuses, before
 # each train/val/test iteration, label maps holding ids that are neither a
 # class of the model nor its ignore_index, naming the file and the values.
+# ResumeCheckHook (mmseg_ext/engine/hooks/resume_check_hook.py) refuses to
+# resume a checkpoint of another model, falls back to the newest complete
+# checkpoint when last_checkpoint is empty or dangling, and resumes a worker
+# group that torchrun's elastic agent restarted. PreemptionHook
+# (mmseg_ext/engine/hooks/preemption_hook.py) saves at the next iteration
+# boundary on SIGTERM and exits with 75, for a requeue with --resume.
+# CheckedRunner (mmseg_ext/engine/runner.py) refuses unknown hook options
+# (e.g. default_hooks.checkpoint.intervl) when the runner is built.
+# docs/en/reliability.md describes them.
 _base_ = ['mmseg::_base_/default_runtime.py']
 
+runner_type = 'CheckedRunner'
 custom_hooks = [
+    dict(type='ResumeCheckHook'),
     dict(type='RandomStateHook'),
     dict(type='AtomicCheckpointHook'),
+    dict(type='PreemptionHook', grace_period=25),
     dict(type='LabelCheckHook'),
 ]

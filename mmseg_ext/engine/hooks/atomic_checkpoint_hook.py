@@ -10,22 +10,35 @@ mid-save leaves a truncated ``iter_N.pth`` that looks like a checkpoint.
 :class:`AtomicCheckpointHook` points every local ``CheckpointHook`` at it.
 ``last_checkpoint`` is written by ``CheckpointHook`` after the save, so a
 killed save leaves it naming the previous checkpoint.
+
+``CheckpointHook`` writes ``last_checkpoint`` itself, in place
+(``open(..., 'w')`` in ``_save_checkpoint_with_step``): a kill or a full disk
+between the truncation and the write leaves it empty, and ``--resume`` then
+fails with ``FileNotFoundError:  can not be found.``. The hook hands that
+method a view of the runner whose ``work_dir`` is a scratch folder (its
+in-place write lands there) and then writes ``<work_dir>/last_checkpoint``
+itself through :func:`~mmseg_ext.utils.atomic_io.atomic_file` (written,
+synced, renamed, folder synced), like the checkpoints.
 """
 import glob
 import os
 import os.path as osp
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Union
 
+from mmengine.dist import is_main_process
 from mmengine.fileio import LocalBackend, register_backend
 from mmengine.fileio.io import _parse_uri_prefix
 from mmengine.hooks import CheckpointHook, Hook
 from mmseg.registry import HOOKS
 
-from mmseg_ext.utils.atomic_io import (TEMP_SUFFIX, atomic_write_bytes,
-                                       temp_name_for)
+from mmseg_ext.utils.atomic_io import (TEMP_SUFFIX, atomic_file,
+                                       atomic_write_bytes, temp_name_for)
 
 BACKEND = 'atomic_local'
+LAST_CHECKPOINT = 'last_checkpoint'
 
 
 class AtomicLocalBackend(LocalBackend):
@@ -62,12 +75,20 @@ class AtomicCheckpointHook(Hook):
     Runs before ``CheckpointHook.before_train`` (which builds its file
     backend from ``backend_args``); hooks with their own ``backend`` or
     ``file_client_args``, or an ``out_dir`` with a URI prefix (``s3://``),
-    are left as they are.
+    are left as they are. ``last_checkpoint`` (always local, in
+    ``work_dir``) is written atomically for every ``CheckpointHook``.
     """
 
     priority = 'NORMAL'
 
+    def __init__(self) -> None:
+        self._scratch = None
+
     def before_train(self, runner) -> None:
+        for hook in runner.hooks:
+            if isinstance(hook, CheckpointHook) and \
+                    '_save_checkpoint_with_step' not in vars(hook):
+                hook._save_checkpoint_with_step = self._atomic_last(hook)
         for hook in runner.hooks:
             if not isinstance(hook, CheckpointHook) or \
                     hook.file_client_args is not None:
@@ -78,3 +99,36 @@ class AtomicCheckpointHook(Hook):
                 continue
             args['backend'] = BACKEND
             hook.backend_args = args
+
+    def _atomic_last(self, hook):
+        """``hook._save_checkpoint_with_step`` writing ``last_checkpoint``
+        atomically."""
+        save = hook._save_checkpoint_with_step  # the class's, bound
+
+        def save_with_atomic_last(runner, step, meta):
+            if self._scratch is None:
+                self._scratch = tempfile.mkdtemp(prefix='mmseg_ext_last_ckpt_')
+            save(_WorkDirView(runner, self._scratch), step, meta)
+            if is_main_process():
+                with atomic_file(
+                        os.path.join(runner.work_dir, LAST_CHECKPOINT),
+                        'w') as f:
+                    f.write(hook.last_ckpt)
+
+        return save_with_atomic_last
+
+    def after_run(self, runner) -> None:
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
+
+
+class _WorkDirView:
+    """``runner`` with another ``work_dir`` (everything else is the
+    runner's own)."""
+
+    def __init__(self, runner, work_dir: str) -> None:
+        self.__dict__.update(_runner=runner, work_dir=work_dir)
+
+    def __getattr__(self, name):
+        return getattr(self._runner, name)

@@ -7,6 +7,7 @@ process) differ from an uninterrupted run. :class:`RandomStateHook` stores
 Python ``random``'s, numpy's, torch's CPU and (when available) CUDA state
 under ``checkpoint['random_state']`` and puts them back when the run resumes.
 """
+import logging
 import random
 from typing import Dict, List, Optional
 
@@ -78,6 +79,13 @@ class RandomStateHook(Hook):
         if get_world_size() > 1 and self._will_save(runner, by_epoch=True):
             self._gather(runner)
 
+    def prepare_save(self, runner) -> None:
+        """Gather every rank's states for a save outside the periodic
+        schedule (:class:`~mmseg_ext.engine.PreemptionHook`); every rank
+        must call it."""
+        if get_world_size() > 1:
+            self._gather(runner)
+
     def _gather(self, runner) -> None:
         self._gathered = all_gather_object(get_random_state())
         self._gathered_iter = runner.iter
@@ -116,13 +124,18 @@ class RandomStateHook(Hook):
         self._pending = None
         if not getattr(runner, '_resume', False):
             return  # load_from (fine-tuning, testing): nothing to resume
+        if not isinstance(checkpoint, dict):
+            raise ValueError(
+                f'the checkpoint to resume holds a {type(checkpoint).__name__}'
+                ', not a dict: refused (not a checkpoint written by an '
+                'mmengine Runner)')
         saved = checkpoint.get(STATE_KEY)
         world_size, rank = get_world_size(), get_rank()
         if saved is None:
             print_log(
                 'the checkpoint holds no random states (written without '
                 'RandomStateHook): dropout and random augmentations will '
-                'differ from an uninterrupted run', 'current', 'WARNING')
+                'differ from an uninterrupted run', 'current', logging.WARNING)
             return
         if isinstance(saved, dict):
             saved = [saved]
@@ -130,8 +143,13 @@ class RandomStateHook(Hook):
             print_log(
                 f'the checkpoint holds random states for {len(saved)} '
                 f'process(es), this run has {world_size}: random states '
-                'not restored', 'current', 'WARNING')
+                'not restored', 'current', logging.WARNING)
             return
+        if not isinstance(saved[rank], dict):
+            raise ValueError(
+                f"the checkpoint's {STATE_KEY} for rank {rank} is a "
+                f'{type(saved[rank]).__name__}, not a dict of generator '
+                'states: refused')
         self._pending = saved[rank]
 
     def before_train(self, runner) -> None:
