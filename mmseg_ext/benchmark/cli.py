@@ -63,6 +63,8 @@ from typing import List, Optional
 import torch
 from mmengine.logging import MMLogger, print_log
 
+from mmseg_ext.apis.builder import load_config
+from mmseg_ext.deploy.identity import check_export_matches_config
 from mmseg_ext.utils.cli import add_cfg_options
 from .forwards import FORWARDS
 from .hardware import format_ceilings, read_cpu, run_meta, utc_now
@@ -119,6 +121,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         '--backend-model',
         help='exported model for the backend rows (end2end.onnx/.xml or '
         'its folder; one config); default: export on the fly')
+    parser.add_argument(
+        '--allow-config-mismatch',
+        action='store_true',
+        help="time --backend-model even if its deploy.json records another "
+        'model config (without it such an export is refused)')
     parser.add_argument(
         '--work-dir',
         help='keep the on-the-fly exports in <work-dir>/<config name> '
@@ -235,6 +242,10 @@ def main(argv: Optional[List[str]] = None) -> List[dict]:
     start = utc_now()
     if not MMLogger.check_instance_created('fps_test'):
         MMLogger.get_instance('fps_test', log_level='INFO')
+    if args.backend_model:  # an export of another model: refused, named
+        check_export_matches_config(
+            args.backend_model, load_config(args.configs[0], args.cfg_options),
+            args.allow_config_mismatch)
     argv = sys.argv[1:] if argv is None else list(argv)
     deploy_json, info = read_deploy_json(args.backend_model)
     gates = read_gates(info)

@@ -25,6 +25,14 @@ fp32 PyTorch (``accuracy_gate``, :mod:`mmseg_ext.deploy.quantize_gate`);
 ``deploy.json`` gets ``quantization: {backend: {model, calibration, gate:
 {metric, fp32, int8, max_drop, passed, cpu, isa, ...}}}``, and the command
 exits non-zero when the gate fails, unless ``--allow-accuracy-drop``.
+``deploy.json`` also records the model config's identity
+(:mod:`mmseg_ext.deploy.identity`), which the test entry and the benchmark
+compare with the config they are given.
+
+The checkpoint is loaded strictly (:func:`mmseg_ext.apis.build_model`): a
+missing, unexpected or mis-shaped key, an empty or truncated file stops the
+export, naming the file; ``--allow-partial-load`` exports a partially loaded
+model on purpose (recorded as ``partial_load`` in ``deploy.json``).
 """
 import argparse
 import json
@@ -39,6 +47,7 @@ from ..apis.builder import build_model, load_config
 from ..utils.cli import add_cfg_options
 from .backends import BACKENDS, PRECISIONS, BackendModel, _check_combination
 from .export import DEPLOY_JSON, End2End, export_onnx
+from .identity import model_config_identity
 from .quantize import calibration_inputs
 from .quantize_gate import int8_settings, quantize_and_gate
 
@@ -98,6 +107,7 @@ def deploy(deploy_cfg: str,
            shape: Optional[Tuple[int, int]] = None,
            dynamic: Optional[bool] = None,
            device: Optional[str] = None,
+           allow_partial_load: bool = False,
            cfg_options: Optional[dict] = None) -> dict:
     """Export ``model_cfg`` + ``checkpoint`` for ``deploy_cfg``'s backend.
 
@@ -112,6 +122,8 @@ def deploy(deploy_cfg: str,
         dynamic (bool, optional): Override the deploy config's choice
             (``dynamic_axes`` present = dynamic).
         device (str, optional): Override ``backend_config.device``.
+        allow_partial_load (bool): Export even if the checkpoint does not
+            match the model (listed in the log). Default: False.
         cfg_options (dict, optional): Overrides of the model config (e.g.
             the calibration dataloader's ``data_root`` or resize).
 
@@ -122,6 +134,10 @@ def deploy(deploy_cfg: str,
         ValueError: For an unsupported backend / precision / device.
         FileNotFoundError: For a missing config, checkpoint or image.
         FileExistsError: If ``work_dir`` already holds an export.
+        RuntimeError: If the checkpoint does not match the model (missing,
+            unexpected, mis-shaped keys listed), unless
+            ``allow_partial_load``.
+        ValueError: If the checkpoint file is empty or truncated (named).
         ValueError: For int8: no calibration image, or a dataloader image
             of another size than a static export (before exporting).
     """
@@ -151,14 +167,17 @@ def deploy(deploy_cfg: str,
                                           calib['num_images'],
                                           None if dynamic else shape,
                                           model_cfg)
-    model = build_model(model_config, checkpoint)
+    identity = model_config_identity(model_config, model_cfg)
+    model = build_model(
+        model_config, checkpoint, strict=not allow_partial_load)
     x = sample_input(model, sample_img, shape)
     info = dict(
         backend=backend['type'],
         precision=backend['precision'],
         device=device,
         deploy_config=deploy_cfg,
-        model_config=model_cfg)
+        partial_load=allow_partial_load,
+        **identity)
     onnx_file = export_onnx(
         model_cfg,
         checkpoint,
@@ -277,6 +296,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--device', help='override backend_config.device (cpu, cuda:0)')
     parser.add_argument(
+        '--allow-partial-load',
+        action='store_true',
+        help='export even if the checkpoint does not match the model '
+        '(missing, unexpected or mis-shaped keys; listed in the log). '
+        'Without it such a checkpoint is refused before anything is written')
+    parser.add_argument(
         '--allow-accuracy-drop',
         action='store_true',
         help='int8: exit 0 even if the quantized model fails its accuracy '
@@ -294,7 +319,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
         args.checkpoint
     info = deploy(args.deploy_cfg, args.model_cfg, checkpoint, args.img,
                   args.work_dir, args.shape, args.dynamic, args.device,
-                  cfg_options=args.cfg_options)
+                  args.allow_partial_load, args.cfg_options)
     print(json.dumps(info, indent=2))
     failed = failed_gates(info)
     if failed and not args.allow_accuracy_drop:

@@ -59,11 +59,13 @@ import torch
 from mmengine.config import Config, ConfigDict
 from mmengine.dist import is_main_process
 from mmengine.model import BaseTTAModel, is_model_wrapper
+from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmseg_ext  # noqa: F401  registers components and checkpoint globals
 from mmseg_ext.utils.atomic_io import publish_dir, staging_dir_for
-from mmseg_ext.utils.checkpoint import state_dict_mismatch
+from mmseg_ext.utils.checkpoint import (check_checkpoint_file,
+                                        state_dict_mismatch)
 from mmseg_ext.utils.cli import add_cfg_options
 
 
@@ -142,6 +144,11 @@ def add_backend_args(parser: argparse.ArgumentParser) -> None:
         'the checkpoint argument)')
     group.add_argument(
         '--backend-device', default='cpu', help='backend device (cpu)')
+    group.add_argument(
+        '--allow-config-mismatch',
+        action='store_true',
+        help="evaluate the export even if its deploy.json records another "
+        'model config than CONFIG (without it such an export is refused)')
 
 
 def check_backend_args(parser: argparse.ArgumentParser,
@@ -150,6 +157,8 @@ def check_backend_args(parser: argparse.ArgumentParser,
     if args.backend is None:
         if args.backend_model:
             parser.error('--backend-model needs --backend')
+        if args.allow_config_mismatch:
+            parser.error('--allow-config-mismatch needs --backend')
         if args.checkpoint is None:
             parser.error('the checkpoint argument is required')
         return
@@ -166,8 +175,17 @@ def check_backend_args(parser: argparse.ArgumentParser,
 def setup_backend(cfg: Config, args: argparse.Namespace) -> None:
     """Replace ``cfg.model`` by a :class:`~mmseg_ext.deploy.segmentor.
     BackendSegmentor` running ``args.backend_model``; nothing is loaded
-    from a checkpoint."""
+    from a checkpoint.
+
+    Raises:
+        ValueError: If the export records another model config
+            (:func:`~mmseg_ext.deploy.identity.check_export_matches_config`),
+            unless ``--allow-config-mismatch``.
+    """
+    from mmseg_ext.deploy.identity import check_export_matches_config
     from mmseg_ext.deploy.segmentor import backend_model_cfg
+    check_export_matches_config(args.backend_model, cfg,
+                                args.allow_config_mismatch)
     cfg.model = backend_model_cfg(cfg.model, args.backend_model, args.backend,
                                   args.precision, args.backend_device)
     cfg.load_from = None
@@ -309,8 +327,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
     if not osp.isfile(args.config):
         raise FileNotFoundError(f'config file not found: {args.config}')
-    if args.backend is None and not osp.isfile(args.checkpoint):
-        raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
+    if args.backend is None:  # missing, empty, truncated: named
+        check_checkpoint_file(args.checkpoint)
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
@@ -345,7 +363,9 @@ def main(argv: Optional[List[str]] = None) -> None:
             cfg.test_evaluator['output_dir'] = args.out
             cfg.test_evaluator['keep_results'] = True
 
-    runner = Runner.from_cfg(cfg)
+    # a config's runner_type (mmseg_ext's CheckedRunner) as mmseg's test.py
+    runner = RUNNERS.build(cfg) if 'runner_type' in cfg else \
+        Runner.from_cfg(cfg)
     if not args.backend:  # an export has no state_dict to compare
         check_checkpoint_matches_model(runner, args.checkpoint,
                                        args.allow_partial_load)
