@@ -227,7 +227,7 @@ def test_full_disk_leaves_no_output(inferencer, scene, tmp_path, monkeypatch):
     with pytest.raises(
             OSError,
             match=r'cannot write .*out\.tif\.partial/'
-            r'classes\.u8: No space left on device'):
+            r'.*: No space left on device'):
         segment_raster(inferencer, scene['path'], out, progress=False)
     assert not [p for p in os.listdir(tmp_path) if p.endswith('.tif')]
 

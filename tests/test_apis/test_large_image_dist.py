@@ -53,7 +53,8 @@ def test_two_processes_write_the_same_bytes(data_root, tmp_path):
     run_command([
         sys.executable, '-m', 'torch.distributed.run', '--nproc-per-node', '2',
         '--standalone', 'tools/large_image_inference.py', SFNET, ckpt, image,
-        '--out', sharded
+        '--out', sharded, '--confidence',
+        str(tmp_path / 'sharded_conf.tif')
     ] + opts)
     for one, two in [(single, sharded),
                      (tmp_path / 'single_conf.tif',
