@@ -44,9 +44,9 @@ fp32 PyTorch with the rule applied / without it, ONNX Runtime and OpenVINO
   output (the resize of the logits to the input size), and every
   ``Softmax`` (GloRe/GINet's graph projections, attention maps): the
   decision is an argmax over logits whose margins can be below the int8
-  step of the logits' range. Measured on the CamVid SFNet-R18 above: 99.61 / 99.49 %
-  (ORT; all four rules / none: 99.61 / 99.46 %), 99.30 / 99.30 %
-  (OpenVINO).
+  step of the logits' range. Measured on the CamVid SFNet-R18 above:
+  99.61 / 99.49 % (ORT; all four rules / none: 99.61 / 99.46 %),
+  99.30 / 99.30 % (OpenVINO).
 
 At these small sizes the rules change little (PFNet's +1.1 points on ONNX
 Runtime is the largest gain measured); they protect positions and rankings
