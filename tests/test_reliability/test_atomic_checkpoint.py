@@ -124,5 +124,6 @@ def test_runtime_base_turns_the_hooks_on():
         h['type'] for h in Config.fromfile(osp.join(REPO, R18)).custom_hooks
     ]
     assert hooks == [
-        'RandomStateHook', 'AtomicCheckpointHook', 'LabelCheckHook'
+        'ResumeCheckHook', 'RandomStateHook', 'AtomicCheckpointHook',
+        'PreemptionHook', 'LabelCheckHook'
     ]
