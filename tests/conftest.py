@@ -222,6 +222,7 @@ TIER_PATHS = {
     # trains/tests through mim or the runner on the real sample
     'test_deploy/test_backend_eval.py': ('e2e', 'slow'),
     'test_reliability/test_resume.py': ('e2e', 'slow'),
+    'test_reliability/test_fault_tolerance.py': ('e2e', 'slow'),
     'test_stacks/test_efficientnet_e2e.py': ('e2e', 'slow'),
     'test_stacks/test_multinode.py': ('e2e', 'slow'),
     'test_zoo/test_tta.py': ('e2e', 'slow'),
@@ -232,6 +233,12 @@ TIER_PATHS = {
 #: exports), ``file::test`` (each of its parameters) or one full node id,
 #: relative to ``tests/``. Re-measure and update when a test grows.
 SLOW = (
+    'test_reliability/test_deploy_strict.py::'
+    'test_mismatched_checkpoint_is_refused_partial_load_opt_in',
+    'test_reliability/test_deploy_strict.py::'
+    'test_export_identity_is_compared_with_the_config',
+    'test_reliability/test_resume_mismatch.py::'
+    'test_meta_that_is_no_dict_is_refused_by_the_model_builder',
     'test_tools/test_gpu_check.py::test_dry_run_records_every_step',
     'test_tools/test_gpu_check.py::test_dry_run_trains_and_resumes_exactly',
     'test_tools/test_gpu_check.py::test_dry_run_inference_rows',
