@@ -233,6 +233,8 @@ TIER_PATHS = {
 #: exports), ``file::test`` (each of its parameters) or one full node id,
 #: relative to ``tests/``. Re-measure and update when a test grows.
 SLOW = (
+    'test_deploy/test_quantize_gate.py',
+    'test_deploy/test_quantize.py::test_family_int8_runs_on_both_runtimes',
     'test_reliability/test_deploy_strict.py::'
     'test_mismatched_checkpoint_is_refused_partial_load_opt_in',
     'test_reliability/test_deploy_strict.py::'
