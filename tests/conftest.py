@@ -233,6 +233,12 @@ TIER_PATHS = {
 #: exports), ``file::test`` (each of its parameters) or one full node id,
 #: relative to ``tests/``. Re-measure and update when a test grows.
 SLOW = (
+    'test_apis/test_large_image_export.py',
+    'test_apis/test_large_image_dist.py',
+    'test_apis/test_large_image_scene.py::'
+    'test_scene_loop_scores_the_stitched_scene',
+    'test_apis/test_large_image_exact.py::'
+    'test_uniform_blend_equals_mmseg_slide_inference',
     'test_deploy/test_quantize_gate.py',
     'test_deploy/test_quantize.py::test_family_int8_runs_on_both_runtimes',
     'test_reliability/test_deploy_strict.py::'
