@@ -121,9 +121,13 @@ def cpu_count() -> int:
         return os.cpu_count() or 1
 
 
+#: The command line users type, shown in the header (text, never opened).
+FPS_TEST_COMMAND = 'python tools/fps_test.py'
+
+
 def command_line(argv: Sequence[str]) -> str:
     """``python tools/fps_test.py ARGV...``, shell-quoted."""
-    return shlex.join(['python', 'tools/fps_test.py', *map(str, argv)])
+    return FPS_TEST_COMMAND + ''.join(' ' + shlex.quote(str(a)) for a in argv)
 
 
 def utc_now() -> str:

@@ -78,7 +78,7 @@ def test_backend_runs_fp32(tiny_onnx, backend):
      "'bf16'"),
     (('openvino', 'fp32', 'cuda'), 'OpenVINO does not run on CUDA'),
     (('tflite', 'fp32', 'cpu'), 'backend must be one of'),
-    (('openvino', 'int8', 'cpu'), 'precision must be one of'),
+    (('openvino', 'int4', 'cpu'), 'precision must be one of'),
 ])
 def test_unsupported_combination(tiny_onnx, args, match):
     with pytest.raises(ValueError, match=match):

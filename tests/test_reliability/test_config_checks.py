@@ -54,9 +54,14 @@ def test_config_runs_the_checks(path):
     cfg = Config.fromfile(path)
     assert 'LabelCheckHook' in [h['type'] for h in cfg.custom_hooks]
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        ds = cfg[loader].dataset
-        while 'dataset' in ds:  # a wrapper (e.g. ClassUniformDataset)
-            ds = ds.dataset
-        assert issubclass(DATASETS.get(ds.type),
-                          SampleCheckMixin), (loader, ds.type)
-        assert any(t.type.startswith('Load') for t in ds.pipeline), loader
+        stack = [cfg[loader].dataset]
+        while stack:
+            ds = stack.pop()
+            if 'datasets' in ds:  # ConcatDataset (e.g. CamVid train+val)
+                stack += ds.datasets
+                continue
+            while 'dataset' in ds:  # a wrapper (e.g. ClassUniformDataset)
+                ds = ds.dataset
+            assert issubclass(DATASETS.get(ds.type),
+                              SampleCheckMixin), (loader, ds.type)
+            assert any(t.type.startswith('Load') for t in ds.pipeline), loader
