@@ -11,35 +11,21 @@ instructions for it, and its rounding differs between kernels, so the
 record names the CPU and its ISA flags (:func:`cpu_info`).
 """
 import copy
-import platform
 from typing import Optional, Tuple
 
 import torch
 
 from .quantize import preprocessed_batches
 
-#: ``/proc/cpuinfo`` flags that decide int8 / bf16 speed (in this order).
-ISA_FLAGS = ('avx2', 'avx512f', 'avx512_vnni', 'avx_vnni', 'avx512_bf16',
-             'amx_tile', 'amx_bf16', 'amx_int8')
 
-
-def cpu_info(cpuinfo: str = '/proc/cpuinfo') -> dict:
-    """``{'cpu': model name, 'isa': [flags of ISA_FLAGS present]}``; on a
-    system without ``cpuinfo`` the platform's processor string and ``[]``.
-    """
-    try:
-        with open(cpuinfo) as f:
-            lines = f.read().splitlines()
-    except OSError:
-        return dict(cpu=platform.processor() or platform.machine(), isa=[])
-    fields = {}
-    for line in lines:
-        key, _, value = line.partition(':')
-        fields.setdefault(key.strip(), value.strip())
-    flags = set(fields.get('flags', '').split())
-    return dict(
-        cpu=fields.get('model name', platform.processor()),
-        isa=[f for f in ISA_FLAGS if f in flags])
+def cpu_info() -> dict:
+    """``{'cpu': model name, 'isa': [ISA flags present]}`` of this machine,
+    as the benchmark's header reads them
+    (:func:`mmseg_ext.benchmark.hardware.read_cpu`: ``lscpu``, else
+    ``/proc/cpuinfo``, else the platform's processor string and ``[]``)."""
+    from mmseg_ext.benchmark.hardware import read_cpu
+    model, flags, _ = read_cpu()
+    return dict(cpu=model, isa=flags)
 
 
 def accuracy_gate(cfg,
