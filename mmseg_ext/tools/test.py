@@ -31,10 +31,9 @@ folder or ``end2end.onnx``) as the checkpoint or as ``--backend-model``::
     mim test mmseg_ext CONFIG --checkpoint work_dirs/deploy_r18 \\
         --backend openvino --precision bf16
 
-``--precision int8`` evaluates the export's quantized model for the backend
-(``end2end.int8.xml`` for OpenVINO, ``end2end.int8.onnx`` for ONNX Runtime,
-made by an int8 deploy config; see :mod:`mmseg_ext.deploy.quantize`) the same
-way; an export without one for that backend is refused, naming the file.
+``--precision int8`` evaluates the export's quantized model (``end2end.int8
+.xml`` / ``.onnx``, :mod:`mmseg_ext.deploy.quantize`); an export without one
+for the backend is refused, naming the file.
 
 (see :func:`add_backend_args`, :mod:`mmseg_ext.deploy.segmentor`).
 
