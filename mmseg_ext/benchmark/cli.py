@@ -64,14 +64,15 @@ import torch
 from mmengine.logging import MMLogger, print_log
 
 from mmseg_ext.apis.builder import load_config
-from mmseg_ext.deploy.identity import check_export_matches_config
+from mmseg_ext.deploy.identity import (check_export_matches_config,
+                                       read_deploy_json)
 from mmseg_ext.utils.cli import add_cfg_options
 from .forwards import FORWARDS
 from .hardware import format_ceilings, read_cpu, run_meta, utc_now
 from .peak import probe_ceilings
 from .precision import choose_precision, read_gates
 from .suite import (EAGER, PRECISION_NAMES, RowSpec, RunSettings, backend_file,
-                    parse_row_spec, read_deploy_json, run_suite)
+                    parse_row_spec, run_suite)
 from .table import format_table, write_results
 
 

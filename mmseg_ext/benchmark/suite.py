@@ -19,12 +19,11 @@ A backend row times the exported graph: mmseg's ``encode_decode``, i.e. the
 tensor-mode network plus the decode head's resize to the input size (mode
 ``end2end``); its GFLOPs are the PyTorch model's.
 """
-import json
 import logging
 import os.path as osp
 import tempfile
 from dataclasses import asdict, dataclass
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence
 
 import torch
 
@@ -36,7 +35,6 @@ EAGER = 'pytorch'
 BACKEND_NAMES = (EAGER, 'onnxruntime', 'openvino', 'tensorrt')
 PRECISION_NAMES = ('fp32', 'bf16', 'fp16', 'int8', 'auto')
 INT8_BACKENDS = ('onnxruntime', 'openvino')
-DEPLOY_JSON = 'deploy.json'
 
 
 @dataclass(frozen=True)
@@ -108,29 +106,6 @@ def backend_file(export: str, spec: RowSpec) -> str:
     if osp.isdir(export):
         export = osp.join(export, 'end2end.onnx')
     return int8_model_file(export, spec.backend)
-
-
-def read_deploy_json(export: Optional[str]) -> Tuple[Optional[str], dict]:
-    """The path and contents of ``deploy.json`` beside ``export`` (a file or
-    an export folder); ``(None, {})`` without one.
-
-    Raises:
-        ValueError: If it is not a JSON object.
-    """
-    if not export:
-        return None, {}
-    folder = osp.dirname(export) if osp.isfile(export) else export
-    path = osp.join(folder, DEPLOY_JSON)
-    if not osp.isfile(path):
-        return None, {}
-    with open(path) as f:
-        try:
-            info = json.load(f)
-        except json.JSONDecodeError as e:
-            raise ValueError(f'{path}: not valid JSON ({e})') from None
-    if not isinstance(info, dict):
-        raise ValueError(f'{path}: expected a JSON object')
-    return path, info
 
 
 def export_random_model(cfg_path: str,

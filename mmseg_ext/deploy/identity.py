@@ -22,7 +22,7 @@ import json
 import logging
 import os.path as osp
 from pathlib import Path
-from typing import Optional, Union
+from typing import Optional, Tuple, Union
 
 from mmengine.config import Config, ConfigDict
 from mmengine.logging import print_log
@@ -77,15 +77,22 @@ def model_config_identity(cfg: Config, path: Optional[str] = None) -> dict:
         model_config_sha256=model_config_sha256(cfg.model))
 
 
-def _read_info(export: Union[str, Path, dict]) -> Optional[dict]:
-    """``deploy.json`` of an export folder / its model file, or None."""
-    if isinstance(export, dict):
-        return export
+def read_deploy_json(
+        export: Optional[Union[str, Path]]) -> Tuple[Optional[str], dict]:
+    """The path and contents of ``deploy.json`` beside ``export`` (an export
+    folder or one of its model files); ``(None, {})`` without one.
+
+    Raises:
+        ValueError: If it is not valid JSON or not a JSON object (naming
+            the file).
+    """
+    if not export:
+        return None, {}
     export = str(export)
     folder = export if osp.isdir(export) else osp.dirname(export)
     path = osp.join(folder, DEPLOY_JSON)
     if not osp.isfile(path):
-        return None
+        return None, {}
     with open(path) as f:
         try:
             info = json.load(f)
@@ -94,7 +101,15 @@ def _read_info(export: Union[str, Path, dict]) -> Optional[dict]:
     if not isinstance(info, dict):
         raise ValueError(f'{path} holds a {type(info).__name__}, expected '
                          'the JSON object tools/deploy/deploy.py writes')
-    return info
+    return path, info
+
+
+def _read_info(export: Union[str, Path, dict]) -> Optional[dict]:
+    """``deploy.json`` of an export folder / its model file, or None."""
+    if isinstance(export, dict):
+        return export
+    path, info = read_deploy_json(export)
+    return info if path else None
 
 
 def check_export_matches_config(export: Union[str, Path, dict],
