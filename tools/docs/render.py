@@ -30,6 +30,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 import yaml
 
 from .figures import fps_figure, loss_keys, row_label, scalars_figure
+from .int8_page import int8_section
 from .results import (ISA_FLAGS, Result, ResultError, find_results,
                       load_result, require)
 from .same_loop_page import same_loop_figure, same_loop_section
@@ -117,14 +118,15 @@ FPS_COLUMNS = (
 )
 
 
-def fps_section(result: Result) -> str:
-    """Header, table and notes of a ``tools/fps_test.py`` result."""
+def fps_section(result: Result, weights: str = 'random weights') -> str:
+    """Header, table and notes of a ``tools/fps_test.py`` result
+    (``weights``: what the rows ran, for the notes)."""
     args, rows = result.data['args'], result.data['rows']
     lines = header(result, f'{result.name}: speed')
     devices = ', '.join(sorted({str(r['device']) for r in rows}))
     lines += [
         f'Device {devices}; per row {args["warmup"]} untimed warm-up and '
-        f'{args["iters"]} timed runs on random input, random weights.', ''
+        f'{args["iters"]} timed runs on random input, {weights}.', ''
     ]
     if any(r.get('fps') is not None for r in rows):
         lines += figure_line(result.name, f'FPS of {result.name}')
@@ -270,12 +272,14 @@ def model_zoo(model_index: str) -> str:
 SECTIONS: Dict[str, Callable[[Result], str]] = {
     'fps': fps_section,
     'scalars': scalars_section,
-    'same_loop': same_loop_section
+    'same_loop': same_loop_section,
+    'int8': int8_section
 }
 FIGURES: Dict[str, Callable[[Result, str], bool]] = {
     'fps': fps_figure,
     'scalars': scalars_figure,
-    'same_loop': same_loop_figure
+    'same_loop': same_loop_figure,
+    'int8': fps_figure
 }
 EMPTY = 'No result of this kind under `{}`.\n'
 

@@ -8,7 +8,10 @@ A result's kind is its name's suffix:
   scalars.json`` (one JSON record a line; training records carry ``lr``);
 - ``<name>.same_loop.json``: ``tools/misc/same_loop_compare.py --out``
   (``{"args": {...}, "results": {variant: {"losses": [...], "summary":
-  {...}, "val": {...}}}}``, :mod:`tools.fidelity.same_loop`).
+  {...}, "val": {...}}}}``, :mod:`tools.fidelity.same_loop`);
+- ``<name>.int8.json``: ``tools/benchmarks/int8_table.py`` (an fps result
+  with ``accuracy``: the checkpoint, what it was trained on, and the
+  accuracy gate of every reduced precision).
 
 Its metadata (:data:`META_KEYS`) is read from the result's own ``meta``
 object where the format has one, the gaps filled from the sidecar
@@ -26,7 +29,8 @@ from typing import Any, Dict, List, Optional, Sequence
 KINDS = {
     '.fps.json': 'fps',
     '.scalars.json': 'scalars',
-    '.same_loop.json': 'same_loop'
+    '.same_loop.json': 'same_loop',
+    '.int8.json': 'int8'
 }
 META_SUFFIX = '.meta.json'
 META_KEYS = ('date', 'cpu_model', 'isa_flags', 'torch_version', 'command')
@@ -224,10 +228,31 @@ def load_same_loop(path: str) -> Result:
     return Result(path, 'same_loop', _name(path), load_meta(path), data)
 
 
+def load_int8(path: str) -> Result:
+    """A ``tools/benchmarks/int8_table.py`` result: an fps result (as
+    :func:`load_fps`) with ``accuracy: {checkpoint, trained, gates:
+    {backend:precision: gate}}``.
+
+    Raises:
+        ResultError: As :func:`load_fps`; without ``accuracy``, or a gate
+            lacking its metric, fp32 value or argmax agreement.
+    """
+    result = load_fps(path)
+    data = result.data
+    require(data, ('accuracy', ), path)
+    require(data['accuracy'], ('checkpoint', 'trained', 'gates'), path,
+            'accuracy')
+    for row, gate in data['accuracy']['gates'].items():
+        require(gate, ('metric', 'fp32', 'argmax_agreement', 'num_images',
+                       'max_drop', 'passed'), path, f'accuracy.gates[{row!r}]')
+    return Result(path, 'int8', result.name, result.meta, data)
+
+
 LOADERS = {
     'fps': load_fps,
     'scalars': load_scalars,
-    'same_loop': load_same_loop
+    'same_loop': load_same_loop,
+    'int8': load_int8
 }
 
 
