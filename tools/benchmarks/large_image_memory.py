@@ -14,6 +14,17 @@ mmseg 1.2.2's ``slide_inference`` for that scene (computed:
         --sizes 10000 20000 --backends pytorch onnxruntime --batch 1 \\
         --tile 1024 --overlap 256 --rows 2 --out result.json
 
+``--backends mmseg`` also runs mmseg's ``slide_inference`` itself on the
+scene (the whole scene read into one tensor, as mmseg takes it; eager,
+random weights), beside the computed allocation.
+
+``--cli`` runs each measurement through the product's command line
+instead (``tools/large_image_inference.py ... --out OUT.tif``: reading,
+tiles, blending, the streamed GeoTIFF written and renamed into place) over
+the whole scene; its peak RSS is the child's own (``os.wait4``) and its
+Mpx/s counts the whole wall time, start-up included. ``--rows`` does not
+apply then.
+
 ``--rows K`` stops after the first K tile rows (every tile row holds the
 same memory by construction: one band of at most two batches of tiles, the
 carry strip on disk), so that a slow CPU gives the peak and the rate
@@ -70,9 +81,66 @@ def mmseg_slide_bytes(size: int, classes: int, batch: int = 1) -> int:
     return batch * size * size * 4 * (classes + 1 + 3)
 
 
+def run_mmseg(args) -> dict:
+    """mmseg 1.2.2's ``EncoderDecoder.slide_inference`` on the whole scene,
+    as mmseg runs it: the scene read into one (1, 3, H, W) tensor,
+    normalised by the model's data preprocessor, then its slide loop (the
+    (1, C, H, W) logit and count buffers), then the argmax; in this
+    process (``--single --backend mmseg``), random weights."""
+    import torch
+    from mmengine.config import ConfigDict
+    from mmseg.structures import SegDataSample
+
+    from mmseg_ext.apis import build_model
+    from mmseg_ext.apis.large_image_io import SourceRaster
+    from mmseg_ext.apis.large_image_run import peak_rss_mb
+    torch.set_num_threads(args.threads)
+    model = build_model(args.config, None).eval()
+    stride = args.tile - args.overlap
+    model.test_cfg = ConfigDict(
+        mode='slide',
+        crop_size=(args.tile, args.tile),
+        stride=(stride, stride))
+    start = time.perf_counter()
+    with SourceRaster(args.image) as source:
+        size = source.height
+        image = source.read(0, size, 0, source.width)  # (3, H, W) uint8
+    # BGR, as mmseg's LoadImageFromFile gives it
+    tensor = torch.from_numpy(np.ascontiguousarray(image[::-1]))
+    del image
+    meta = dict(
+        ori_shape=(size, size), img_shape=(size, size), pad_shape=(size, size))
+    with torch.no_grad():
+        data = model.data_preprocessor(
+            dict(inputs=[tensor], data_samples=[SegDataSample(metainfo=meta)]),
+            False)
+        del tensor
+        logits = model.slide_inference(data['inputs'], [meta])
+        logits.argmax(1)
+    seconds = time.perf_counter() - start
+    # mmseg 1.2.2's grid: max(H - crop + stride - 1, 0) // stride + 1
+    rows = max(size - args.tile + stride - 1, 0) // stride + 1
+    return dict(
+        backend='mmseg slide_inference',
+        batch=1,
+        size=size,
+        rows_run=rows,
+        rows_total=rows,
+        cols=rows,
+        tiles=rows * rows,
+        seconds=round(seconds, 2),
+        tiles_per_s=round(rows * rows / seconds, 4),
+        mpx_per_s=round(size * size / 1e6 / seconds, 4),
+        peak_rss_mb=round(peak_rss_mb(), 1),
+        threads=args.threads,
+        via='mmseg EncoderDecoder.slide_inference (whole scene in memory)')
+
+
 def run_one(args) -> dict:
     """One measurement in this process (``--single``)."""
     import torch
+    if args.backend == 'mmseg':
+        return run_mmseg(args)
 
     from mmseg_ext.apis.large_image_blend import RowBlender
     from mmseg_ext.apis.large_image_cli import build_inferencer
@@ -116,6 +184,56 @@ def run_one(args) -> dict:
         mpx_per_s=round(pixels / 1e6 / seconds, 4),
         peak_rss_mb=round(peak_rss_mb(), 1),
         threads=args.threads)
+
+
+def run_cli(args, image: str, backend: str, batch: int,
+            export_dir: str) -> dict:
+    """One whole-scene run of ``tools/large_image_inference.py`` in a child
+    process: its wall time and its own peak RSS (``os.wait4``)."""
+    import rasterio
+    with rasterio.open(image) as src:
+        size = src.height
+    weights = 'none' if backend == 'pytorch' else export_dir
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [
+            sys.executable,
+            osp.join(
+                osp.dirname(osp.abspath(__file__)), '..',
+                'large_image_inference.py'), args.config, weights, image,
+            '--out',
+            osp.join(tmp, 'classes.tif'), '--tile',
+            str(args.tile), '--overlap',
+            str(args.overlap), '--batch-size',
+            str(batch), '--threads',
+            str(args.threads), '--no-progress'
+        ]
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode:
+            raise subprocess.CalledProcessError(proc.returncode, cmd)
+        written = osp.getsize(osp.join(tmp, 'classes.tif'))
+    from mmseg_ext.apis import tiling
+    starts = tiling.axis_windows(size, args.tile, args.tile - args.overlap)
+    tiles = len(starts)**2
+    return dict(
+        backend=backend,
+        batch=batch,
+        size=size,
+        rows_run=len(starts),
+        rows_total=len(starts),
+        cols=len(starts),
+        tiles=tiles,
+        seconds=round(seconds, 2),
+        tiles_per_s=round(tiles / seconds, 4),
+        mpx_per_s=round(size * size / 1e6 / seconds, 4),
+        peak_rss_mb=round(usage.ru_maxrss / 1024, 1),
+        threads=args.threads,
+        output_bytes=written,
+        via='tools/large_image_inference.py (whole scene, output written; '
+        'wall time includes start-up)')
 
 
 def table_row(args, run: dict) -> dict:
@@ -172,6 +290,10 @@ def main(argv=None) -> int:
     parser.add_argument('--threads', type=int, default=2)
     parser.add_argument('--out', required=True)
     parser.add_argument(
+        '--cli',
+        action='store_true',
+        help='measure whole-scene runs of tools/large_image_inference.py')
+    parser.add_argument(
         '--single', action='store_true', help=argparse.SUPPRESS)
     parser.add_argument('--image', help=argparse.SUPPRESS)
     parser.add_argument('--backend', help=argparse.SUPPRESS)
@@ -190,7 +312,7 @@ def main(argv=None) -> int:
         exports = {}
         for backend in args.backends:
             for batch in args.batch:
-                if backend != 'pytorch':
+                if backend == 'onnxruntime':
                     exports[batch] = export(args.config, args.tile, batch,
                                             osp.join(tmp, f'export_{batch}'))
         for size in args.sizes:
@@ -198,6 +320,12 @@ def main(argv=None) -> int:
             make_geotiff(image, size)
             for backend in args.backends:
                 for batch in args.batch:
+                    if args.cli and backend != 'mmseg':
+                        runs.append(
+                            run_cli(args, image, backend, batch,
+                                    exports.get(batch)))
+                        print(json.dumps(runs[-1]), flush=True)
+                        continue
                     one = osp.join(tmp, 'one.json')
                     cmd = [
                         sys.executable, __file__, args.config, '--single',
@@ -208,7 +336,7 @@ def main(argv=None) -> int:
                         str(args.rows), '--threads',
                         str(args.threads), '--out', one
                     ]
-                    if backend != 'pytorch':
+                    if backend == 'onnxruntime':
                         cmd += ['--export-dir', exports[batch]]
                     subprocess.run(cmd, check=True)
                     with open(one) as f:
