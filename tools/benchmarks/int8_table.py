@@ -37,7 +37,7 @@ import subprocess
 import sys
 
 from tools.benchmarks import bench_models
-from tools.main_job import camvid, isdnet, pfnet
+from tools.main_job import camvid, pfnet
 from tools.main_job.options import load_config, size, transform_option
 
 DEPLOY = 'configs/deploy/segmentation_{}-int8_static-512x1024.py'
@@ -72,25 +72,12 @@ def isaid_data(config, height, width, out, data_root):
             osp.join(root, 'img_dir', 'val', 'P0004.png'))
 
 
-def inria_data(config, height, width, out, data_root):
-    # one tile in the sample: its training tile is the only image
-    root = isdnet.converted_roots(osp.join(out, 'data'))['inria']
-    return ([
-        f'val_dataloader.dataset.data_root={root}',
-        'val_dataloader.dataset.data_prefix.img_path=img_dir/train',
-        'val_dataloader.dataset.data_prefix.seg_map_path=ann_dir/train',
-        'model.pretrained=None'
-    ] + resize_options(config, height, width, True),
-            osp.join(root, 'img_dir', 'train',
-                     f'{isdnet.INRIA_SAMPLE}_sat.tif'))
-
-
 #: name -> (model config, input sizes (H, W), real-data options)
 MODELS = dict(
     sfnet18=(camvid.CONFIG, [(512, 1024), (360, 480)], camvid_data),
     sfnet50=(bench_models.SFNET50_CONFIG, [(512, 1024)], camvid_data),
     pfnet50=(pfnet.R50, [(896, 896)], isaid_data),
-    isdnet=(isdnet.INRIA, [(2448, 2448)], inria_data),
+    isdnet=(bench_models.ISDNET_CONFIG, [(2448, 2448)], camvid_data),
 )
 
 
