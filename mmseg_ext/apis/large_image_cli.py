@@ -13,7 +13,9 @@ benchmarks) or an export folder of ``tools/deploy/deploy.py`` (its
 ``deploy.json`` names the backend and model file; the export is checked
 against ``CONFIG`` with :func:`mmseg_ext.deploy.identity.
 check_export_matches_config`). Sharded: ``torchrun --nproc-per-node N
-tools/large_image_inference.py ...``.
+tools/large_image_inference.py ...``; ``--resume`` continues an interrupted
+run with the same options and number of processes
+(:mod:`mmseg_ext.apis.large_image_state`).
 """
 import argparse
 import os
@@ -169,7 +171,10 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--threads', type=int, help='torch / runtime CPU '
         'threads')
     parser.add_argument(
-        '--resume', action='store_true', help='continue an interrupted run')
+        '--resume',
+        action='store_true',
+        help='continue an interrupted run from its work folder '
+        '<out>.partial/ (same options and number of processes)')
     parser.add_argument(
         '--overwrite', action='store_true', help='replace existing outputs')
     parser.add_argument('--no-progress', action='store_true')

@@ -2,13 +2,17 @@
 raster: work folder, resume, sharding across processes, progress.
 
 :func:`segment_raster` writes ``OUT`` (and optionally the confidence and
-overlay rasters). Its work folder ``<OUT>.partial/`` holds the raw class
-rows (``classes.u8``), the carry files of the blender and ``state.json``
-(tile rows done); the GeoTIFF is assembled from it at the end under a
+overlay rasters). Its work folder ``<OUT>.partial/``
+(:mod:`mmseg_ext.apis.large_image_state`) holds the raw class rows
+(``classes.u8``), ``state.json`` (what the run computes, how many
+processes) and per rank the blender's carry files and ``progress.json``
+(tile rows written); the GeoTIFF is assembled from it at the end under a
 temporary name and renamed (:func:`mmseg_ext.apis.large_image_io.
 write_geotiff`), then the folder is removed. ``resume=True`` continues an
-interrupted single-process run after its last finished tile row (same
-image, model file, tile, overlap, blend, batch; else a ``ValueError``).
+interrupted run, one process or sharded, after each rank's last written
+tile row; it must have the same image, weights, config, tile, overlap,
+blend, batch, confidence output and number of processes (else a
+``ValueError`` naming ``state.json`` and what differs).
 
 Sharding: with an initialised ``torch.distributed`` group of N processes
 (``torchrun --nproc-per-node N``; gloo on CPU, nccl on GPU), the tile rows
@@ -17,10 +21,11 @@ rows whose tiles reach its first row (the carry; at most a row or two),
 then writes its rows' pixels into the shared ``classes.u8`` at their own
 offsets; rank 0 assembles the GeoTIFF after a barrier. Same tiles, batches
 and summation order as one process: the output is byte-identical (given
-the same torch threads). The work folder must be on a file system all
-ranks see (a shared one across nodes).
+the same torch threads), also when resumed (a resumed rank reads the carry
+its last written row left on disk, float32 partial sums, instead of
+recomputing it). The work folder must be on a file system all ranks see
+(a shared one across nodes).
 """
-import json
 import logging
 import os
 import os.path as osp
@@ -37,8 +42,8 @@ from mmengine.utils import ProgressBar
 from .large_image import MIN_SIDE, LargeImageInferencer, classes_and_confidence
 from .large_image_blend import RowBlender, carry_path
 from .large_image_io import NODATA_CLASS, RawRows, SourceRaster, write_geotiff
-
-STATE = 'state.json'
+from .large_image_state import (open_work_dir, rank_dir, run_key,
+                                save_progress, split_rows)
 
 
 def _world() -> Tuple[int, int]:
@@ -57,20 +62,6 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _key(inferencer: LargeImageInferencer, source: SourceRaster,
-         model_id: str) -> dict:
-    return dict(
-        image=osp.abspath(source.path),
-        size=[source.height, source.width],
-        bands=list(source.bands),
-        model=model_id,
-        mode=inferencer.mode,
-        tile=inferencer.tile,
-        stride=inferencer.stride,
-        blend=inferencer.blend,
-        batch_size=inferencer.batch_size)
-
-
 def _check_outputs(outputs: Sequence[str], overwrite: bool) -> None:
     for path in outputs:
         if osp.exists(path) and not overwrite:
@@ -80,33 +71,6 @@ def _check_outputs(outputs: Sequence[str], overwrite: bool) -> None:
         if not osp.isdir(parent):
             raise FileNotFoundError(f'output folder {parent} of {path} '
                                     'does not exist')
-
-
-def _prepare_work_dir(work_dir: str, key: dict, resume: bool) -> int:
-    """Create/validate the work folder; return the tile rows already done."""
-    state_file = osp.join(work_dir, STATE)
-    if resume and osp.isfile(state_file):
-        with open(state_file) as f:
-            state = json.load(f)
-        if state.get('key') != json.loads(json.dumps(key)):
-            raise ValueError(
-                f'--resume: {work_dir} belongs to another run '
-                f'({state.get("key")}); this run is {key}. Remove the '
-                'folder or run without --resume')
-        return int(state['rows_done'])
-    if osp.isdir(work_dir):
-        shutil.rmtree(work_dir)
-    os.makedirs(work_dir)
-    return 0
-
-
-def _save_state(work_dir: str, key: dict, rows_done: int) -> None:
-    tmp = osp.join(work_dir, STATE + '.tmp')
-    with open(tmp, 'w') as f:
-        json.dump(dict(key=key, rows_done=rows_done), f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, osp.join(work_dir, STATE))
 
 
 def segment_raster(inferencer: LargeImageInferencer,
@@ -132,7 +96,8 @@ def segment_raster(inferencer: LargeImageInferencer,
             probability of the chosen class.
         overlay_out (str, optional): RGB GeoTIFF, source blended with the
             class colours.
-        resume (bool): Continue the run in ``<out>.partial/``.
+        resume (bool): Continue the run in ``<out>.partial/`` (the same
+            settings and number of processes).
         overwrite (bool): Replace existing outputs.
         progress (bool): Show a progress bar (rank 0).
         model_id (str): What identifies the weights in the resume state.
@@ -144,57 +109,52 @@ def segment_raster(inferencer: LargeImageInferencer,
     Raises:
         FileExistsError: If an output exists and not ``overwrite``.
         FileNotFoundError / ValueError: For a bad input raster or bands.
-        ValueError: For ``resume`` under several processes or with a work
-            folder of another run.
+        ValueError: For ``resume`` with a work folder of another run (other
+            key or number of processes; names ``state.json`` and what
+            differs), raised on every rank.
         OSError: If writing fails (disk full): names the file; no file is
             left under an output name.
     """
     rank, world = _world()
     outputs = [p for p in (out, confidence_out, overlay_out) if p]
     _check_outputs(outputs, overwrite)
-    if resume and world > 1:
-        raise ValueError('--resume runs in one process only: the ranks of '
-                         'a sharded run keep no common state')
     work_dir = osp.abspath(out) + '.partial'
     with SourceRaster(image, bands, MIN_SIDE) as source:
-        key = _key(inferencer, source, model_id)
+        key = run_key(inferencer, source, model_id, bool(confidence_out))
         rows, cols = inferencer.grid(source.height, source.width)
         if inferencer.static_shape is not None:
             inferencer._check_static(
                 (rows[0][1] - rows[0][0], cols[0][1] - cols[0][0]))
-        done = _prepare_work_dir(work_dir, key, resume) if rank == 0 else 0
-        _barrier(world)
-        parts = np.array_split(np.arange(len(rows)), world)[rank]
-        first = max(int(parts[0]), done) if len(parts) else len(rows)
-        last = int(parts[-1]) + 1 if len(parts) else len(rows)
+        parts = split_rows(len(rows), world)
+        first, last = parts[rank]
+        done = open_work_dir(work_dir, key, parts, resume, rank)
         classes = RawRows(
             osp.join(work_dir, 'classes.u8'), source.height, source.width,
             np.uint8)
         conf = RawRows(
             osp.join(work_dir, 'confidence.f32'), source.height, source.width,
             np.float32) if confidence_out else None
-        carry_dir = work_dir if world == 1 else osp.join(
-            work_dir, f'rank{rank}')
-        os.makedirs(carry_dir, exist_ok=True)
+        carry_dir = rank_dir(work_dir, rank)
         blender = RowBlender(rows, cols, inferencer.num_classes,
                              inferencer.blend, carry_dir, source.width)
-        # one process starts at the first row not done (resume: the carry
-        # of the row before is on disk); a rank rebuilds its carry
-        start_row = blender.first_row_for(first) if world > 1 and \
-            first < last else first
-        n_tiles = (last - start_row) * len(cols) if first < last else 0
+        # resumed after row done - 1: its carry is on disk; else rebuild
+        # the carry of the rows above this part (none for the first part)
+        resumed = done > first
+        start_row = done if resumed or done >= last else \
+            blender.first_row_for(first)
+        n_tiles = (last - start_row) * len(cols)
         bar = ProgressBar(n_tiles) if progress and rank == 0 and \
             n_tiles else None
         start = time.perf_counter()
         try:
             for row in range(start_row, last):
-                _run_row(inferencer, source, blender, row, row >= first,
-                         classes, conf, bar, row > start_row or done > 0)
-                if world == 1:
-                    _save_state(work_dir, key, row + 1)
-                    old = carry_path(carry_dir, row - 1)
-                    if osp.exists(old):
-                        os.remove(old)
+                _run_row(inferencer, source, blender, row, row >= done,
+                         classes, conf, bar, row > start_row or resumed)
+                if row >= done:
+                    save_progress(work_dir, rank, parts[rank], row + 1)
+                old = carry_path(carry_dir, row - 1)
+                if osp.exists(old):
+                    os.remove(old)
             seconds = time.perf_counter() - start
             _barrier(world)
             if rank == 0:
