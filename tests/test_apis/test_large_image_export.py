@@ -2,9 +2,10 @@
 OpenVINO (CPU, fp32) give eager PyTorch's blended logits; a static export
 refuses another tile; an export of another model is refused (identity).
 
-A random-init SFNet-R18 exported once, static 96 x 96, batch 2 (the last
-batch of a row is padded), on a 200 x 230 window of the real Inria
-sample."""
+A random-init SFNet-R18 exported once, static 96 x 96, batch 2, on a
+160 x 200 window of the real Inria sample: 2 tile rows (a carry between
+them) of 3 tiles, the last one shifted to end at the border and run alone
+in a batch padded to the export's 2."""
 import os.path as osp
 
 import numpy as np
@@ -48,7 +49,7 @@ def exported(data_root, tmp_path_factory):
     tmp = tmp_path_factory.mktemp('large_image_export')
     source = osp.join(data_root, 'inria', 'train', 'images',
                       'aerial_sample.tif')
-    window = rasterio.windows.Window(600, 100, 230, 200)
+    window = rasterio.windows.Window(600, 100, 200, 160)
     with rasterio.open(source) as src:
         pixels = src.read(window=window)
     image = str(tmp / 'scene.tif')
@@ -56,40 +57,52 @@ def exported(data_root, tmp_path_factory):
             image,
             'w',
             driver='GTiff',
-            height=200,
-            width=230,
+            height=160,
+            width=200,
             count=3,
             dtype='uint8') as dst:
         dst.write(pixels)
-    torch.manual_seed(0)
-    model = build_model(SFNET)
-    ckpt = str(tmp / 'sfnet.pth')
-    torch.save({'state_dict': model.state_dict()}, ckpt)
-    work = str(tmp / 'export')
-    export_onnx(
-        SFNET,
-        ckpt,
-        work, (96, 96),
-        False,
-        batch_size=2,
-        model=model,
-        deploy_info=dict(
-            backend='onnxruntime',
-            precision='fp32',
-            model_file='end2end.onnx',
-            model_config=SFNET,
-            model_config_sha256=model_config_sha256(load_config(SFNET).model)))
-    eager = LargeImageInferencer(
-        model, model.cfg, 19, tile=(96, 96), overlap=32, batch_size=2)
-    return work, image, blended(eager, image)
+    # one torch thread, as conftest.one_thread (module fixtures run before
+    # it): multi-threaded forwards crawl on a busy 2-core box
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        torch.manual_seed(0)
+        model = build_model(SFNET)
+        ckpt = str(tmp / 'sfnet.pth')
+        torch.save({'state_dict': model.state_dict()}, ckpt)
+        work = str(tmp / 'export')
+        export_onnx(
+            SFNET,
+            ckpt,
+            work, (96, 96),
+            False,
+            batch_size=2,
+            model=model,
+            deploy_info=dict(
+                backend='onnxruntime',
+                precision='fp32',
+                model_file='end2end.onnx',
+                model_config=SFNET,
+                model_config_sha256=model_config_sha256(
+                    load_config(SFNET).model)))
+        eager = LargeImageInferencer(
+            model, model.cfg, 19, tile=(96, 96), overlap=32, batch_size=2)
+        reference = blended(eager, image)
+    finally:
+        torch.set_num_threads(threads)
+    return work, image, reference
 
 
 @pytest.mark.parametrize('backend', ['onnxruntime', 'openvino'])
 def test_runtime_gives_eager_logits(exported, backend):
     work, image, reference = exported
+    # one runtime thread: spinning thread pools crawl on a busy 2-core box
     inferencer = build_inferencer(
-        SFNET, work, backend=backend, overlap=32, batch_size=2)
+        SFNET, work, backend=backend, num_threads=1, overlap=32, batch_size=2)
     assert inferencer.tile == (96, 96)  # the static export's
+    rows, cols = inferencer.grid(160, 200)
+    assert (len(rows), len(cols)) == (2, 3)  # a padded batch in each row
     logits = blended(inferencer, image)
     assert np.abs(logits - reference).max() <= 1e-4
     agree = (logits.argmax(0) == reference.argmax(0)).mean()
