@@ -20,7 +20,8 @@ import torch
 from conftest import REPO, clean_env
 
 from mmseg_ext.apis import build_model
-from mmseg_ext.apis.large_image_cli import build_inferencer
+from mmseg_ext.apis.large_image import LargeImageInferencer
+from mmseg_ext.apis.large_image_cli import num_classes_of, palette_of
 from mmseg_ext.apis.large_image_run import segment_raster
 
 SFNET = 'configs/sfnet/sfnet_r18-d32_4xb2-50k_cityscapes-512x1024.py'
@@ -83,11 +84,18 @@ def single_process_reference(tmp, image):
     torch.set_num_threads(1)
     try:
         torch.manual_seed(0)
-        config = osp.join(REPO, SFNET)
+        model = build_model(osp.join(REPO, SFNET))
         ckpt = str(tmp / 'sfnet.pth')
-        torch.save({'state_dict': build_model(config).state_dict()}, ckpt)
-        inferencer = build_inferencer(
-            config, ckpt, tile=(96, 96), overlap=40, batch_size=2)
+        torch.save({'state_dict': model.state_dict()}, ckpt)
+        # what build_inferencer(config, ckpt) makes, without a 2nd build
+        inferencer = LargeImageInferencer(
+            model,
+            model.cfg,
+            num_classes_of(model.cfg),
+            tile=(96, 96),
+            overlap=40,
+            batch_size=2,
+            palette=palette_of(model.cfg, model))
         segment_raster(
             inferencer,
             image,
