@@ -195,12 +195,28 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
+def rank_device(device: str, env=None) -> str:
+    """This process' device: ``'cuda'`` becomes ``'cuda:<LOCAL_RANK>'``
+    under ``torchrun`` (one GPU a rank, as mmengine's launcher assigns
+    them; otherwise every rank would run on, and NCCL would address, GPU
+    0); any other device is returned as given."""
+    env = os.environ if env is None else env
+    if device == 'cuda' and int(env.get('WORLD_SIZE', '1')) > 1:
+        return f'cuda:{int(env.get("LOCAL_RANK", "0"))}'
+    return device
+
+
 def _init_distributed(device: str) -> bool:
-    """Join the ``torchrun`` process group if there is one to join."""
+    """Join the ``torchrun`` process group if there is one to join (NCCL
+    on ``device`` for CUDA, gloo otherwise)."""
     import torch.distributed as dist
     if int(os.environ.get('WORLD_SIZE', '1')) <= 1 or dist.is_initialized():
         return False
-    dist.init_process_group('nccl' if device.startswith('cuda') else 'gloo')
+    if device.startswith('cuda'):
+        torch.cuda.set_device(device)
+        dist.init_process_group('nccl')
+    else:
+        dist.init_process_group('gloo')
     return True
 
 
@@ -221,6 +237,7 @@ def run(argv=None) -> dict:
     args = parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
+    args.device = rank_device(args.device)
     joined = _init_distributed(args.device)
     try:
         kwargs = dict(

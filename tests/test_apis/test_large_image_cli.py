@@ -16,7 +16,7 @@ import torch
 
 from mmseg_ext.apis import large_image_io
 from mmseg_ext.apis.large_image import LargeImageInferencer
-from mmseg_ext.apis.large_image_cli import build_inferencer, main
+from mmseg_ext.apis.large_image_cli import build_inferencer, main, rank_device
 from mmseg_ext.apis.large_image_run import segment_raster
 
 SFNET = 'configs/sfnet/sfnet_r18-d32_4xb2-50k_cityscapes-512x1024.py'
@@ -257,3 +257,15 @@ def test_resume_skips_finished_rows_and_matches(inferencer, scene, reference,
     with rasterio.open(out) as dst:
         np.testing.assert_array_equal(dst.read(1), reference[0])
     assert not osp.exists(out + '.partial')
+
+
+@pytest.mark.parametrize('device, env, expected', [
+    ('cuda', dict(WORLD_SIZE='2', LOCAL_RANK='1'), 'cuda:1'),
+    ('cuda', dict(), 'cuda'),
+    ('cuda:3', dict(WORLD_SIZE='2', LOCAL_RANK='1'), 'cuda:3'),
+    ('cpu', dict(WORLD_SIZE='2', LOCAL_RANK='1'), 'cpu'),
+])
+def test_each_torchrun_rank_gets_its_own_gpu(device, env, expected):
+    """Under torchrun, plain ``cuda`` is the rank's own GPU (NCCL needs one
+    device a rank); an explicit index and the CPU are kept."""
+    assert rank_device(device, env) == expected
