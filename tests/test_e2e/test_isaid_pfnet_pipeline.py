@@ -7,8 +7,8 @@ from scratch (training resize 128 instead of 896, batch 2) with the boundary
 targets and all three edge losses logged, then ``mim test mmseg_ext`` on the
 val patches. The validation at the end of training resizes the val patches
 to 128x128 as the test does (no score here is compared with a published
-figure; at 896x896 the five R50 forwards made this file cost about 50 s
-more CPU).
+figure; with the validation at 896x896 and the converter in a subprocess
+the file took 159 s of CPU instead of 109 s).
 
 The commands run in the test process (:mod:`inprocess`: the same entry
 points and arguments, without 8 s of start-up per command); the
