@@ -18,24 +18,36 @@ With ``mim test``::
 
     mim test mmseg CONFIG --checkpoint CKPT --cfg-options \\
         test_cfg.type=SceneTestLoop test_cfg.tile='(896,896)' \\
-        test_cfg.overlap=384 test_evaluator.type=SceneIoUMetric \\
-        test_dataloader.dataset.pipeline='[dict(type="LoadImageFromFile"),
-        dict(type="LoadAnnotations"), dict(type="PackSegInputs")]'
+        test_cfg.overlap=384 test_evaluator.type=SceneIoUMetric
 
-The test pipeline must not resize (the loop reads the raster itself, by
-window): ``LoadImageFromFile`` (the project's ``Checked*`` datasets compare
-the image's size with its label's; the uint8 image is otherwise unused),
-``LoadAnnotations``, ``PackSegInputs``.
+The loop reads each scene itself, window by window, so it keeps only the
+loading steps of the config's test pipeline (``Load*`` transforms and
+``PackSegInputs``; a ``Resize`` would not apply to the tiles) and logs
+the steps it leaves out. The loaded uint8 image is only used by the
+project's ``Checked*`` datasets to compare its size with its label's.
 """
+import copy
 from typing import Optional, Sequence, Union
 
 import numpy as np
 import torch
+from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmengine.runner import TestLoop
 from mmengine.structures import PixelData
 from mmseg.evaluation import IoUMetric
 from mmseg.registry import LOOPS, METRICS
+
+
+def scene_pipeline(pipeline: Sequence[dict]) -> list:
+    """The loading steps of a test ``pipeline`` (transforms whose type
+    starts with ``Load``, and ``PackSegInputs``): what a scene needs when
+    the loop reads the pixels itself."""
+    return [
+        step for step in pipeline
+        if str(step.get('type', '')).startswith('Load')
+        or step.get('type') == 'PackSegInputs'
+    ]
 
 
 @LOOPS.register_module()
@@ -69,6 +81,18 @@ class SceneTestLoop(TestLoop):
                  mode: str = 'slide',
                  bands: Optional[Sequence[int]] = None,
                  fp16: bool = False):
+        if isinstance(dataloader, dict) and 'pipeline' in dataloader.get(
+                'dataset', {}):
+            dataloader = copy.deepcopy(dataloader)
+            pipeline = dataloader['dataset']['pipeline']
+            kept = scene_pipeline(pipeline)
+            dropped = [s.get('type') for s in pipeline if s not in kept]
+            if dropped:
+                print_log(
+                    f'SceneTestLoop: test pipeline steps {dropped} left '
+                    'out (the loop reads each scene by window)',
+                    logger='current')
+            dataloader['dataset']['pipeline'] = kept
         super().__init__(runner, dataloader, evaluator, fp16)
         self.options = dict(
             tile=tile,

@@ -55,17 +55,20 @@ def test_scene_loop_scores_the_stitched_scene(data_root, tmp_path):
     loader.dataset.data_root = str(tmp_path / 'data')
     loader.dataset.data_prefix = dict(
         img_path='img_dir/val', seg_map_path='ann_dir/val')
-    # no Resize: the loop reads the scene itself (the loaded uint8 image
-    # is only checked against its label by the Checked* dataset)
-    loader.dataset.pipeline = [
-        dict(type='LoadImageFromFile'),
-        dict(type='LoadAnnotations'),
-        dict(type='PackSegInputs')
-    ]
+    # the config's test pipeline resizes to 896x896: the loop keeps only
+    # its loading steps (it reads the scene itself), as `mim test
+    # --cfg-options test_cfg.type=SceneTestLoop` gives it
+    assert any(step.type == 'Resize' for step in loader.dataset.pipeline)
     cfg.test_cfg = dict(
         type='SceneTestLoop', tile=(160, 160), overlap=32, batch_size=3)
     cfg.test_evaluator = dict(type='SceneIoUMetric', iou_metrics=['mIoU'])
-    metrics = Runner.from_cfg(cfg).test()
+    runner = Runner.from_cfg(cfg)
+    metrics = runner.test()
+    steps = [
+        type(t).__name__
+        for t in runner.test_loop.dataloader.dataset.pipeline.transforms
+    ]
+    assert steps == ['LoadImageFromFile', 'LoadAnnotations', 'PackSegInputs']
 
     # the reference: mmseg's slide inference over the whole window
     model.test_cfg = ConfigDict(

@@ -32,8 +32,7 @@ COMMON=(test_dataloader.num_workers=0 test_dataloader.persistent_workers=False)
 "$MIM" test mmseg_ext "$CONFIG" --checkpoint "$CKPT" --work-dir "$OUT/scene" \
     --cfg-options test_dataloader.dataset.data_root="$SCENES" "${COMMON[@]}" \
     test_cfg.type=SceneTestLoop "test_cfg.tile=(896,896)" test_cfg.overlap=384 \
-    test_evaluator.type=SceneIoUMetric \
-    "test_dataloader.dataset.pipeline=[dict(type='LoadImageFromFile'),dict(type='LoadAnnotations'),dict(type='PackSegInputs')]"
+    test_evaluator.type=SceneIoUMetric
 "$PY" - "$OUT" "$CKPT" <<'PYEOF'
 import glob, json, os.path as osp, sys
 out, ckpt = sys.argv[1:]
