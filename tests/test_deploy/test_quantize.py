@@ -2,17 +2,12 @@
 
 PFNet, ISDNet, PointRend and GINet (the real configs, ResNet-18 backbones,
 random weights as in ``test_export_families``) are exported statically at
-64x128, quantized on 2 real CamVid train frames, run on 4 real CamVid val
-frames, and their per-pixel argmax agreement with fp32 PyTorch is reported
-(``-s``). Each family is quantized for one runtime, two families each
-(:data:`FAMILIES`): ONNX Runtime (QDQ) for PFNet and GINet, OpenVINO (NNCF)
-for PointRend and ISDNet, so each runtime quantizes a family with point
-sampling (grid coordinates, point selection) and one without; the SFNet
-gates (``test_quantize_gate.py``) quantize one model for both. The
-float-only rules of :mod:`mmseg_ext.deploy.quantize_scope` (read from the
-ONNX graph, whatever the runtime) must find each family's special layers.
-Bad input: no calibration image, a dataloader of another size than the
-static export, TensorRT without a GPU, unknown settings.
+64x128, quantized for ONNX Runtime (QDQ) and OpenVINO (NNCF) on 2 real
+CamVid train frames, run on 4 real CamVid val frames, and their per-pixel
+argmax agreement with fp32 PyTorch is reported (``-s``). The float-only
+rules of :mod:`mmseg_ext.deploy.quantize_scope` must find each family's
+special layers. Bad input: no calibration image, a dataloader of another
+size than the static export, TensorRT without a GPU, unknown settings.
 """
 import os.path as osp
 
@@ -37,23 +32,21 @@ pytestmark = pytest.mark.usefixtures('repo_root_one_thread')
 SIZE = (64, 128)
 _R18 = {'model.backbone.depth': 18}
 _R18_FPN = {**_R18, 'model.neck.in_channels': [64, 128, 256, 512]}
-#: family -> (config, overrides, float-only rules that must match nodes,
-#: the runtime it is quantized for)
+#: family -> (config, overrides, float-only rules that must match nodes)
 FAMILIES = {
-    'pfnet_r18':
-    ('configs/pfnet/pfnet_r50-d32_8xb2-34k_isaid-896x896.py', _R18_FPN,
-     ('grid_coordinates', 'point_selection'), 'onnxruntime'),
+    'pfnet_r18': ('configs/pfnet/pfnet_r50-d32_8xb2-34k_isaid-896x896.py',
+                  _R18_FPN, ('grid_coordinates', 'point_selection')),
     'isdnet_r18':
     ('configs/isdnet/isdnet_r18-d8_4xb2-80k_cityscapes-512x1024.py', {},
-     ('image_pyramid', ), 'openvino'),
+     ('image_pyramid', )),
     'pointrend_r18':
     ('configs/pointrend/pointrend_r50_4xb4-80k_cityscapes-512x1024.py',
-     _R18_FPN, ('grid_coordinates', 'point_selection'), 'openvino'),
+     _R18_FPN, ('grid_coordinates', 'point_selection')),
     'ginet_r18':
     ('configs/ginet/ginet_r50-d8_4xb2-80k_cityscapes-512x1024.py', {
         **_R18, 'model.neck.in_channels': (128, 256, 512),
         'model.auxiliary_head.in_channels': 256
-    }, ('logit_tail', ), 'onnxruntime'),
+    }, ('logit_tail', )),
 }
 CAMVID_CFG = 'configs/sfnet/sfnet_r18-d32_1xb4-800_camvid-256x352.py'
 ORT_INT8 = 'configs/deploy/segmentation_onnxruntime-int8_static-512x1024.py'
@@ -82,8 +75,8 @@ def _with_camvid(cfg: Config, camvid_root: str, size=SIZE) -> Config:
 
 @needs_onnx_export
 @pytest.mark.parametrize('name', list(FAMILIES))
-def test_family_int8_runs_on_its_runtime(name, tmp_path, camvid_root):
-    config, overrides, rules, backend = FAMILIES[name]
+def test_family_int8_runs_on_both_runtimes(name, tmp_path, camvid_root):
+    config, overrides, rules = FAMILIES[name]
     cfg = _with_camvid(load_config(config, overrides), camvid_root)
     torch.manual_seed(0)
     model = build_model(cfg)
@@ -93,17 +86,19 @@ def test_family_int8_runs_on_its_runtime(name, tmp_path, camvid_root):
     frames = [torch.from_numpy(x) for x in calibration_inputs(cfg, 'val', 4)]
     with torch.no_grad():
         refs = torch.cat([End2End(model)(x) for x in frames])
-    out, record = quantize_export(work, backend, calib, dict(split='train'))
-    for rule in rules:
-        assert record['float_only'][rule]['nodes'], (name, rule)
-    runner = BackendModel(out, backend, 'int8', num_threads=1)
-    got = torch.cat([runner(x) for x in frames])
-    assert got.shape == refs.shape
-    assert (got - refs).abs().max() > 1e-4  # really quantized
-    agreement = (got.argmax(1) == refs.argmax(1)).float().mean().item()
-    print(f'{name} {backend} int8: argmax agreement with fp32 '
-          f'{agreement:.4f} on 4 CamVid val frames')
-    assert agreement >= 0.5, (name, backend, agreement)
+    for backend in ('onnxruntime', 'openvino'):
+        out, record = quantize_export(work, backend, calib,
+                                      dict(split='train'))
+        for rule in rules:
+            assert record['float_only'][rule]['nodes'], (name, rule)
+        runner = BackendModel(out, backend, 'int8', num_threads=1)
+        got = torch.cat([runner(x) for x in frames])
+        assert got.shape == refs.shape
+        assert (got - refs).abs().max() > 1e-4  # really quantized
+        agreement = (got.argmax(1) == refs.argmax(1)).float().mean().item()
+        print(f'{name} {backend} int8: argmax agreement with fp32 '
+              f'{agreement:.4f} on 4 CamVid val frames')
+        assert agreement >= 0.5, (name, backend, agreement)
 
 
 def test_no_calibration_image_is_refused(tmp_path, camvid_root):
