@@ -240,7 +240,7 @@ SLOW = (
     'test_apis/test_large_image_exact.py::'
     'test_uniform_blend_equals_mmseg_slide_inference',
     'test_deploy/test_quantize_gate.py',
-    'test_deploy/test_quantize.py::test_family_int8_runs_on_its_runtime',
+    'test_deploy/test_quantize.py::test_family_int8_runs_on_both_runtimes',
     'test_reliability/test_deploy_strict.py::'
     'test_mismatched_checkpoint_is_refused_partial_load_opt_in',
     'test_reliability/test_deploy_strict.py::'
