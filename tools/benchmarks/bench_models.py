@@ -31,6 +31,7 @@ import argparse
 import os.path as osp
 import subprocess
 import sys
+from functools import partial
 
 from tools.main_job import camvid, pfnet
 from tools.main_job.options import load_config
@@ -45,11 +46,12 @@ ITERS = dict(sfnet50=150, pfnet50=60, isdnet=300)
 PFNET_SCALE = 512  # training resize of the iSAID sample (896 published)
 
 
-def sfnet50(out: str, data_root: str) -> list:
-    iters = ITERS['sfnet50']
+def camvid_run(name: str, config: str, out: str, data_root: str) -> list:
+    """``mim train`` of ``config`` on CamVid train for ``ITERS[name]``."""
+    iters = ITERS[name]
     return [
-        'mim', 'train', 'mmseg', SFNET50_CONFIG, '--work-dir',
-        osp.join(out, 'sfnet50', 'train'), '--cfg-options',
+        'mim', 'train', 'mmseg', config, '--work-dir',
+        osp.join(out, name, 'train'), '--cfg-options',
         *camvid.data_options(camvid.camvid_root(data_root)),
         *camvid.schedule_options(iters), f'train_cfg.val_interval={iters}'
     ]
@@ -64,16 +66,6 @@ def pfnet50(out: str, data_root: str) -> list:
         'mim', 'train', 'mmseg', pfnet.R50, '--work-dir',
         osp.join(out, 'pfnet50', 'train'), '--cfg-options',
         *pfnet.isaid_train_options(cfg, patches, ITERS['pfnet50'], PFNET_SCALE)
-    ]
-
-
-def isdnet_camvid(out: str, data_root: str) -> list:
-    iters = ITERS['isdnet']
-    return [
-        'mim', 'train', 'mmseg', ISDNET_CONFIG, '--work-dir',
-        osp.join(out, 'isdnet', 'train'), '--cfg-options',
-        *camvid.data_options(camvid.camvid_root(data_root)),
-        *camvid.schedule_options(iters), f'train_cfg.val_interval={iters}'
     ]
 
 
@@ -97,7 +89,10 @@ TRAINED = dict(
     isdnet=f'CamVid train (367 frames), {ITERS["isdnet"]} iterations x '
     'batch 4, 256x352 crops, from scratch')
 
-BUILDERS = dict(sfnet50=sfnet50, pfnet50=pfnet50, isdnet=isdnet_camvid)
+BUILDERS = dict(
+    sfnet50=partial(camvid_run, 'sfnet50', SFNET50_CONFIG),
+    pfnet50=pfnet50,
+    isdnet=partial(camvid_run, 'isdnet', ISDNET_CONFIG))
 
 
 def main(argv=None) -> None:
