@@ -72,8 +72,15 @@ def _cmd(config, work, procs=1, resume=False, restarts=0):
 
 
 def _run(cmd, expect=0, **env):
+    # a session of its own: a signal torchrun sends to its process group
+    # must not reach the pytest (xdist) worker that started it
     proc = subprocess.run(
-        cmd, cwd=REPO, env=_env(**env), capture_output=True, text=True)
+        cmd,
+        cwd=REPO,
+        env=_env(**env),
+        capture_output=True,
+        text=True,
+        start_new_session=True)
     out = proc.stdout + proc.stderr
     assert proc.returncode == expect, out[-4000:]
     return out
@@ -154,7 +161,8 @@ def _signal_when(cmd, work, logged_iter=3, **env):
             cwd=REPO,
             env=_env(RELIABILITY_SLEEP='0.2', **env),
             stdout=log,
-            stderr=subprocess.STDOUT)
+            stderr=subprocess.STDOUT,
+            start_new_session=True)
         try:
             while proc.poll() is None and not any(it >= logged_iter
                                                   for it, _ in _records(work)):
